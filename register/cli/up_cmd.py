@@ -1,0 +1,52 @@
+"""`lamplighter up`: the whole stack in the foreground until Ctrl-C.
+
+With the embedded default it starts the local services, applies migrations, then supervises
+every process the installed packages declare. Ctrl-C stops the processes, and the local
+services too when `up` was the one that started them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from register import db, localstack
+from register.cli.services_cmd import describe
+from register.config import Settings
+from register.supervisor import Supervisor, declared_processes
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("up", help="run the whole stack in the foreground")
+    parser.add_argument(
+        "--no-services",
+        action="store_true",
+        help="do not start the embedded PostgreSQL and Mosquitto (use configured servers)",
+    )
+    parser.set_defaults(run=run_up)
+
+
+def uses_embedded_services(settings: Settings) -> bool:
+    return not settings.database.url or not settings.mqtt.url
+
+
+def run_up(settings: Settings, args: argparse.Namespace) -> int:
+    started_here = []
+    if uses_embedded_services(settings) and not args.no_services:
+        for state in localstack.start(settings):
+            print(describe(state, "started"))
+            if state.changed:
+                started_here.append(state.name)
+    try:
+        with db.connect(settings) as conn:
+            for migration in db.upgrade(conn):
+                print(f"applied migration {migration.version:04d}_{migration.name}")
+        processes = declared_processes(settings)
+        names = ", ".join(name for name, _ in processes) or "no processes are installed yet"
+        print(f"Lamplighter is up ({names}). Press Ctrl-C to stop.", flush=True)
+        Supervisor(processes, args.config).run()
+    finally:
+        if started_here:
+            for state in localstack.stop(settings, only=started_here):
+                print(describe(state, "stopped"))
+    return 0

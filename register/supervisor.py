@@ -1,0 +1,114 @@
+"""Run Lamplighter's long-running processes as children, restart them if they die, stop them all.
+
+`lamplighter up` uses it. Each process is a `lamplighter` subcommand (ingest, jobs, web …) that
+its package declares in the `lamplighter.processes` entry-point group, so the register never
+imports the packages that provide them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import FrameType
+
+from register.config import Settings
+
+log = logging.getLogger(__name__)
+
+RESTART_BACKOFF_MAX = 30.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = field(default=0.0)
+
+
+def declared_processes(settings: Settings) -> list[tuple[str, list[str]]]:
+    """The processes the installed packages declare, as (name, lamplighter arguments)."""
+    found = []
+    for plugin in sorted(entry_points(group="lamplighter.processes"), key=lambda p: p.name):
+        arguments = plugin.load()(settings)
+        if arguments is not None:
+            found.append((plugin.name, list(arguments)))
+    return found
+
+
+class Supervisor:
+    """Start children, restart any that exit (with backoff), and stop them all on a signal."""
+
+    def __init__(
+        self,
+        processes: Sequence[tuple[str, list[str]]],
+        config_file: Path | None,
+        command: Sequence[str] = (sys.executable, "-m", "register.cli"),
+    ) -> None:
+        prefix = list(command)
+        if config_file is not None:
+            prefix += ["--config", str(config_file)]
+        self.children = [Child(name, prefix + argv) for name, argv in processes]
+        self.stopping = threading.Event()
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        self.stopping.set()
+
+    def run(self) -> None:
+        """Supervise until SIGINT or SIGTERM, then stop every child."""
+        previous = {s: signal.signal(s, self.request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while not self.stopping.is_set():
+                for child in self.children:
+                    self._tend(child)
+                self.stopping.wait(0.5)
+        finally:
+            self.stop_all()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _tend(self, child: Child) -> None:
+        now = time.monotonic()
+        if child.process is not None:
+            code = child.process.poll()
+            if code is None:
+                return
+            ran_for = now - child.started_at
+            # A child that ran for a while had a real failure; one that dies at once backs off.
+            child.restarts = 0 if ran_for > 60 else child.restarts + 1
+            delay = min(RESTART_BACKOFF_MAX, 2.0**child.restarts)
+            log.error("%s exited with code %s; restarting in %.0f s", child.name, code, delay)
+            child.process = None
+            child.next_start = now + delay
+        if now >= child.next_start:
+            log.info("starting %s", child.name)
+            child.process = subprocess.Popen(child.argv)
+            child.started_at = now
+
+    def stop_all(self, timeout: float = 20.0) -> None:
+        running = [
+            (child.name, child.process)
+            for child in self.children
+            if child.process is not None and child.process.poll() is None
+        ]
+        for _, process in running:
+            process.terminate()
+        deadline = time.monotonic() + timeout
+        for name, process in running:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %.0f s; killing it", name, timeout)
+                process.kill()
+                process.wait()

@@ -1,0 +1,107 @@
+"""`lamplighter up`: brings the stack up, stays in the foreground, and Ctrl-C takes it down."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+from register import config, localstack
+from register.supervisor import Supervisor
+from tests.conftest import make_stack_dir, run_cli, write_stack_config
+
+
+def start_up(path: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMPLIGHTER_")}
+    env["LAMPLIGHTER_CONFIG"] = str(path)
+    return subprocess.Popen(
+        [sys.executable, "-m", "register.cli", "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+def read_until(process: subprocess.Popen[str], marker: str, timeout: float = 120) -> str:
+    """Collect the child's output until a line containing `marker` (or fail after timeout)."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            seen.append(line)
+            if marker in line:
+                done.set()
+                return
+
+    threading.Thread(target=reader, daemon=True).start()
+    assert done.wait(timeout), f"no {marker!r} in output:\n{''.join(seen)}"
+    return "".join(seen)
+
+
+def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
+    directory = make_stack_dir("lamplighter-up-")
+    path = write_stack_config(directory)
+    settings = config.load(path, environ={})
+    process = start_up(path)
+    try:
+        output = read_until(process, "Press Ctrl-C to stop")
+        assert "postgresql  started" in output and "mosquitto   started" in output
+        assert "applied migration 0002_readings" in output
+        time.sleep(1)
+        assert process.poll() is None, "up must stay in the foreground"
+        with psycopg.connect(settings.database_url) as conn:
+            assert conn.execute("SELECT count(*) FROM readings").fetchone() == (0,)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+        states = json.loads(run_cli("services", "status", "--json", config_path=path).stdout)
+        assert [s["running"] for s in states] == [False, False]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
+        localstack.stop(settings)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_up_leaves_running_services_it_did_not_start(stack_config: Path) -> None:
+    process = start_up(stack_config)
+    try:
+        output = read_until(process, "Press Ctrl-C to stop")
+        assert "running, pid" in output
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
+    states = json.loads(run_cli("services", "status", "--json", config_path=stack_config).stdout)
+    assert [s["running"] for s in states] == [True, True]
+
+
+def test_supervisor_restarts_a_child_that_exits_and_stops_on_request(tmp_path: Path) -> None:
+    marker = tmp_path / "starts"
+    # A child that records each start and exits at once, as a crashing process would.
+    record_start = f"open({str(marker)!r}, 'a').write('x')"
+    supervisor = Supervisor([("flaky", [])], None, command=[sys.executable, "-c", record_start])
+    threading.Timer(4.0, supervisor.stopping.set).start()
+    supervisor.run()
+    starts = marker.read_text() if marker.exists() else ""
+    # Exits at once back off 2 s, then 4 s: within 4 s it has started two or three times.
+    assert 2 <= len(starts) <= 3
+    assert supervisor.children[0].restarts >= 1

@@ -1,0 +1,1 @@
+"""The Flask site: the public register, its exports and API, and the engineer console."""
