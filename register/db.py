@@ -136,7 +136,7 @@ def upgrade(conn: psycopg.Connection[Any]) -> list[Migration]:
             if state.applied:
                 continue
             migration = state.migration
-            log.info("applying migration %04d_%s", migration.version, migration.name)
+            log.debug("applying migration %04d_%s", migration.version, migration.name)
             with transaction(conn):
                 conn.execute("SET LOCAL client_min_messages = warning")
                 conn.execute(migration.sql.encode())

@@ -109,27 +109,27 @@ def grant_reach(target: Path, run_as: RunAs) -> None:
     """Make sure the service user can traverse every directory from / down to `target`."""
     if run_as.name is None:
         return
-    blocked = [d for d in reversed(target.parents) if not _can_search(d, run_as)]
-    blocked += [target] if target.is_dir() and not _can_search(target, run_as) else []
-    for directory in blocked:
-        setfacl = shutil.which("setfacl")
-        if setfacl is None:
-            raise ServiceError(
-                f"user {run_as.name} cannot reach {directory}; install the acl package "
-                f"(deploy/install does) or run: chmod o+x {directory}"
-            )
-        log.warning("granting user %s search permission (x only) on %s", run_as.name, directory)
-        result = subprocess.run(
-            [setfacl, "-m", f"u:{run_as.name}:x", str(directory)],
-            capture_output=True,
-            text=True,
-            check=False,
+    # Top down: once a directory is granted, the ones below it can be tested for real.
+    for directory in [*reversed(target.parents), target]:
+        if directory.is_dir() and not _can_search(directory, run_as):
+            _grant_search(directory, run_as.name)
+
+
+def _grant_search(directory: Path, user: str) -> None:
+    setfacl = shutil.which("setfacl")
+    if setfacl is None:
+        raise ServiceError(
+            f"user {user} cannot reach {directory}; install the acl package "
+            f"(deploy/install does) or run: chmod o+x {directory}"
         )
-        if result.returncode != 0:
-            raise ServiceError(
-                f"user {run_as.name} cannot reach {directory} and setfacl failed: "
-                f"{result.stderr.strip()}"
-            )
+    log.warning("granting user %s search permission (x only) on %s", user, directory)
+    result = subprocess.run(
+        [setfacl, "-m", f"u:{user}:x", str(directory)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise ServiceError(
+            f"user {user} cannot reach {directory} and setfacl failed: {result.stderr.strip()}"
+        )
 
 
 def _can_search(directory: Path, run_as: RunAs) -> bool:

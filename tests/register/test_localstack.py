@@ -6,8 +6,10 @@ Each test here runs a stack of its own (not the session's), because it stops and
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,3 +161,29 @@ def test_a_taken_port_is_a_clear_error_naming_it(
     message = result.stderr.strip()
     assert f"port {taken} on 127.0.0.1 is already in use" in message
     assert service in message and f"services.{setting}" in message
+
+
+def test_services_reach_a_data_dir_under_a_private_directory() -> None:
+    """A checkout under /root (mode 0700) works: the service user is granted search permission."""
+    outer = make_stack_dir("lamplighter-private-")
+    private = outer / "home"
+    private.mkdir(mode=0o700)
+    path = write_stack_config(private)
+    settings = config.load(path, environ={})
+    try:
+        states = localstack.start(settings)
+        assert [s.running for s in states] == [True, True]
+        with psycopg.connect(settings.database_url) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        if os.geteuid() == 0:
+            acl = subprocess.run(
+                ["getfacl", "--omit-header", str(private)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            assert f"user:{settings.services.user}:--x" in acl
+            assert private.stat().st_mode & 0o007 == 0  # other users still cannot enter
+    finally:
+        localstack.stop(settings)
+        shutil.rmtree(outer, ignore_errors=True)
