@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -65,10 +65,16 @@ class Supervisor:
         log.info("received %s; stopping", signal.Signals(signum).name)
         self.stopping.set()
 
-    def run(self) -> None:
-        """Supervise until SIGINT or SIGTERM, then stop every child."""
+    def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Supervise until SIGINT or SIGTERM, then stop every child.
+
+        `on_ready` runs once the signal handlers are in place, so a signal sent by someone who
+        saw its output is always handled.
+        """
         previous = {s: signal.signal(s, self.request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
+            if on_ready is not None:
+                on_ready()
             while not self.stopping.is_set():
                 for child in self.children:
                     self._tend(child)

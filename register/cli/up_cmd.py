@@ -8,6 +8,8 @@ services too when `up` was the one that started them.
 from __future__ import annotations
 
 import argparse
+import signal
+from types import FrameType
 from typing import Any
 
 from register import db, localstack
@@ -30,7 +32,14 @@ def uses_embedded_services(settings: Settings) -> bool:
     return not settings.database.url or not settings.mqtt.url
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def run_up(settings: Settings, args: argparse.Namespace) -> int:
+    # Until the supervisor takes over, SIGTERM unwinds like Ctrl-C, so that the `finally` below
+    # stops whatever was started.
+    signal.signal(signal.SIGTERM, _interrupt)
     started_here = []
     if uses_embedded_services(settings) and not args.no_services:
         for state in localstack.start(settings):
@@ -43,8 +52,11 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"applied migration {migration.version:04d}_{migration.name}")
         processes = declared_processes(settings)
         names = ", ".join(name for name, _ in processes) or "no processes are installed yet"
-        print(f"Lamplighter is up ({names}). Press Ctrl-C to stop.", flush=True)
-        Supervisor(processes, args.config).run()
+        Supervisor(processes, args.config).run(
+            on_ready=lambda: print(
+                f"Lamplighter is up ({names}). Press Ctrl-C to stop.", flush=True
+            )
+        )
     finally:
         if started_here:
             for state in localstack.stop(settings, only=started_here):
