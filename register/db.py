@@ -20,8 +20,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from register import queries
 from register.config import Settings
+from register.queries import migrations as queries
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from register import config, localstack, queries
+from register import config, localstack
 from register.config import Settings
+from register.queries import migrations as queries
 
 
 def free_port() -> int:

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import psycopg
 
-from register import queries
 from register.config import Settings
 from register.localstack.runtime import (
     RunAs,
@@ -31,6 +30,7 @@ from register.localstack.runtime import (
     require_free_port,
     tail,
 )
+from register.queries import migrations as queries
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from register import db, queries
+from register import db
 from register.config import Settings
+from register.queries import migrations as queries
 from tests.conftest import free_port, run_cli
+from tests.register.factories import add_device
 
 
 def test_upgrade_applies_every_migration_then_is_a_no_op(fresh_settings: Settings) -> None:
@@ -49,6 +51,7 @@ def test_readings_store_a_device_metric_time_triple_once(fresh_settings: Setting
     when = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     with db.connect(fresh_settings) as conn:
         db.upgrade(conn)
+        add_device(conn)
         insert = (
             "INSERT INTO readings (time, device_id, metric_id, value) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT DO NOTHING"
@@ -66,10 +69,25 @@ def test_readings_store_a_device_metric_time_triple_once(fresh_settings: Setting
         conn.rollback()
 
 
+def test_readings_must_name_a_declared_metric_of_their_device(fresh_settings: Settings) -> None:
+    with db.connect(fresh_settings) as conn:
+        db.upgrade(conn)
+        first = add_device(conn)
+        second = add_device(conn, "camden-aq-0002")
+        conn.commit()
+        for device_id, metric_id in ((first, 999), (second, 1)):  # no such metric; not its metric
+            with pytest.raises(psycopg.errors.ForeignKeyViolation):
+                conn.execute(
+                    "INSERT INTO readings VALUES (now(), %s, %s, 1)", (device_id, metric_id)
+                )
+            conn.rollback()
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
 def test_readings_refuse_values_that_are_not_finite(fresh_settings: Settings, bad: float) -> None:
     with db.connect(fresh_settings) as conn:
         db.upgrade(conn)
+        add_device(conn)
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("INSERT INTO readings VALUES (now(), 1, 1, %s)", (bad,))
 
@@ -82,7 +100,7 @@ def test_an_edited_migration_stops_the_upgrade(fresh_settings: Settings) -> None
         with pytest.raises(db.DatabaseError, match="0002_readings changed after it was applied"):
             db.upgrade(conn)
         states = db.migration_status(conn)
-        assert [s.edited for s in states] == [False, True]
+        assert [s.migration.version for s in states if s.edited] == [2]
 
 
 def test_concurrent_upgrades_apply_each_migration_once(fresh_settings: Settings) -> None:

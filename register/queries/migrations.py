@@ -1,4 +1,4 @@
-"""The register's SQL: one function per statement, each named for what it does or returns."""
+"""SQL for migrations and the database itself: one function per statement."""
 
 from __future__ import annotations
 

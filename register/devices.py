@@ -1,0 +1,190 @@
+"""Devices in the register: validate, create, update and decommission, each with its audit event.
+
+Every change runs in the caller's transaction together with its audit event; the database's
+triggers send `register_changed` notifications, so a running ingester reloads within seconds.
+A decommissioned device is archived, never deleted: its page and history stay public.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from register import audit, validation
+from register.audit import Actor
+from register.queries import Conn
+from register.queries import registry as queries
+from register.schemas import DeviceSchema
+from register.validation import FieldError, InvalidEntry
+
+SCHEMA = DeviceSchema()
+
+
+class UnknownDevice(LookupError):
+    """No device has that public id."""
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    public_id: str
+    action: str  # create | update | unchanged
+    changes: dict[str, Any]
+
+
+def dumped(row: dict[str, Any], metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """A device row and its metrics in the schema's public form (the form exports use)."""
+    entry = {field: row[field] for field in ("organisation", *queries.DEVICE_FIELDS)}
+    entry["metrics"] = [{f: m[f] for f in queries.METRIC_FIELDS} for m in metrics]
+    result: dict[str, Any] = SCHEMA.dump(entry)
+    return result
+
+
+def get_device(conn: Conn, public_id: str) -> dict[str, Any] | None:
+    """One device in public form, or None."""
+    row = queries.get_device_row(conn, public_id)
+    if row is None:
+        return None
+    return dumped(row, queries.list_declared_metrics(conn, [row["id"]]))
+
+
+def list_devices(conn: Conn) -> list[dict[str, Any]]:
+    """Every device in public form, by public id."""
+    rows = queries.list_device_rows(conn)
+    metrics: dict[int, list[dict[str, Any]]] = {}
+    for metric in queries.list_declared_metrics(conn):
+        metrics.setdefault(metric["device_id"], []).append(metric)
+    return [dumped(row, metrics.get(row["id"], [])) for row in rows]
+
+
+def validate(
+    conn: Conn, raw: Any, organisations: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Load a device entry and check it against the register.
+
+    Raises InvalidEntry listing every problem found.
+    `organisations` (slug -> row) saves a query per entry when many are checked at once.
+    """
+    data = validation.load(SCHEMA, raw)
+    errors: list[FieldError] = []
+    known = (
+        organisations
+        if organisations is not None
+        else {o["slug"]: o for o in queries.list_organisations(conn)}
+    )
+    if data["organisation"] not in known:
+        close = difflib.get_close_matches(data["organisation"], list(known), n=3, cutoff=0.6)
+        hint = (
+            f"; close matches: {', '.join(close)}"
+            if close
+            else "; add it first (lamplighter orgs add)"
+        )
+        errors.append(FieldError("organisation", f"no organisation '{data['organisation']}'{hint}"))
+    for column in ("dev_eui", "ttn_device_id"):
+        if data[column]:
+            owner = queries.find_external_id_owner(conn, column, data[column])
+            if owner is not None and owner != data["public_id"]:
+                errors.append(
+                    FieldError(column, f"{data[column]} already belongs to device {owner}")
+                )
+    if errors:
+        raise InvalidEntry(errors)
+    return data
+
+
+def save(conn: Conn, data: dict[str, Any], actor: Actor, note: str = "") -> SaveResult:
+    """Create the device, or update it to match `data` (validated); write the audit event."""
+    organisation = queries.get_organisation(conn, data["organisation"])
+    if organisation is None:
+        raise InvalidEntry(
+            [FieldError("organisation", f"no organisation '{data['organisation']}'")]
+        )
+    actor.check_may_write(organisation["id"], organisation["name"])
+    current = queries.get_device_row(conn, data["public_id"], lock=True)
+    after = SCHEMA.dump(data)
+    if current is None:
+        device_id = queries.insert_device(conn, organisation["id"], data)
+        for metric in data["metrics"]:
+            queries.upsert_metric(conn, device_id, metric)
+        changes = audit.diff(None, after)
+        audit.record(
+            conn,
+            actor,
+            entity="device",
+            entity_id=device_id,
+            organisation_id=organisation["id"],
+            action="create",
+            changes=changes,
+            note=note,
+        )
+        return SaveResult(data["public_id"], "create", changes)
+
+    actor.check_may_write(current["organisation_id"], current["organisation"])
+    before = dumped(current, queries.list_declared_metrics(conn, [current["id"]]))
+    changes = audit.diff(before, after)
+    if not changes:
+        return SaveResult(data["public_id"], "unchanged", {})
+    if before["status"] == "decommissioned":
+        raise InvalidEntry(
+            [
+                FieldError(
+                    "status",
+                    f"device {data['public_id']} is decommissioned; its entry is archived and "
+                    "cannot change (register a new device instead)",
+                )
+            ]
+        )
+    queries.update_device(conn, current["id"], organisation["id"], data)
+    kept = {m["key"] for m in data["metrics"]}
+    queries.withdraw_metrics(
+        conn, current["id"], [m["key"] for m in before["metrics"] if m["key"] not in kept]
+    )
+    changed = {name.split(".")[1] for name in changes if name.startswith("metrics.")}
+    for metric in data["metrics"]:
+        if metric["key"] in changed:
+            queries.upsert_metric(conn, current["id"], metric)
+    action = "decommission" if data["status"] == "decommissioned" else "update"
+    audit.record(
+        conn,
+        actor,
+        entity="device",
+        entity_id=current["id"],
+        organisation_id=organisation["id"],
+        action=action,
+        changes=changes,
+        note=note,
+    )
+    return SaveResult(data["public_id"], action, changes)
+
+
+def create_device(conn: Conn, raw: Any, actor: Actor, note: str = "") -> SaveResult:
+    """Validate and add a new device; InvalidEntry if the public id is taken."""
+    data = validate(conn, raw)
+    if queries.get_device_row(conn, data["public_id"]) is not None:
+        raise InvalidEntry([FieldError("public_id", f"{data['public_id']} is already registered")])
+    return save(conn, data, actor, note)
+
+
+def update_device(conn: Conn, public_id: str, raw: Any, actor: Actor, note: str = "") -> SaveResult:
+    """Validate a device's new entry and apply it; UnknownDevice if it does not exist."""
+    if queries.get_device_row(conn, public_id) is None:
+        raise UnknownDevice(public_id)
+    data = validate(conn, raw)
+    if data["public_id"] != public_id:
+        raise InvalidEntry([FieldError("public_id", "a device's public id cannot change")])
+    return save(conn, data, actor, note)
+
+
+def decommission_device(
+    conn: Conn, public_id: str, actor: Actor, *, on: date | None = None, note: str = ""
+) -> SaveResult:
+    """Archive a device: status decommissioned, with the date; it keeps its page and history."""
+    entry = get_device(conn, public_id)
+    if entry is None:
+        raise UnknownDevice(public_id)
+    if entry["status"] == "decommissioned":
+        return SaveResult(public_id, "unchanged", {})
+    entry["status"] = "decommissioned"
+    entry["decommissioned_on"] = (on or date.today()).isoformat()
+    return save(conn, validate(conn, entry), actor, note)

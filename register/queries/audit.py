@@ -1,0 +1,44 @@
+"""SQL for the audit log: one function per statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from register.queries import Conn, returned_id
+
+
+def insert_audit_event(
+    conn: Conn,
+    *,
+    actor: str,
+    actor_user_id: int | None,
+    organisation_id: int | None,
+    entity: str,
+    entity_id: int,
+    action: str,
+    changes: dict[str, Any],
+    note: str,
+) -> int:
+    """Record one change to the register; return the event's id."""
+    row = conn.execute(
+        "INSERT INTO audit_events"
+        " (actor, actor_user_id, organisation_id, entity, entity_id, action, changes, note)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (actor, actor_user_id, organisation_id, entity, entity_id, action, Jsonb(changes), note),
+    ).fetchone()
+    return returned_id(row)
+
+
+def list_audit_events(conn: Conn, entity: str, entity_id: int) -> list[dict[str, Any]]:
+    """An entity's history, oldest first, with the acting organisation's name."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT e.id, e.at, e.actor, e.actor_user_id, e.action, e.changes, e.note,"
+            " o.name AS organisation_name"
+            " FROM audit_events e LEFT JOIN organisations o ON o.id = e.organisation_id"
+            " WHERE e.entity = %s AND e.entity_id = %s ORDER BY e.at, e.id",
+            (entity, entity_id),
+        ).fetchall()

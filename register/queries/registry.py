@@ -1,0 +1,169 @@
+"""SQL for organisations, devices and their declared metrics: one function per statement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from register.queries import Conn, returned_id
+
+ORGANISATION_FIELDS = (
+    "slug",
+    "name",
+    "kind",
+    "contact_email",
+    "privacy_notice_url",
+    "dpo_contact",
+    "website",
+)
+DEVICE_FIELDS = (
+    "public_id",
+    "name",
+    "description",
+    "status",
+    "latitude",
+    "longitude",
+    "place",
+    "technology",
+    "purposes",
+    "data_types",
+    "processing",
+    "storage",
+    "access",
+    "legal_basis",
+    "dpia_url",
+    "installed_on",
+    "decommissioned_on",
+    "contact_email",
+    "dev_eui",
+    "ttn_device_id",
+)
+METRIC_FIELDS = ("key", "label", "unit", "value_kind", "personal", "retention", "open_data")
+
+
+def list_organisations(conn: Conn) -> list[dict[str, Any]]:
+    """Every organisation with its id, by name."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"SELECT id, {', '.join(ORGANISATION_FIELDS)} FROM organisations ORDER BY name"
+        ).fetchall()
+
+
+def get_organisation(conn: Conn, slug: str) -> dict[str, Any] | None:
+    """One organisation by slug, with its id."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"SELECT id, {', '.join(ORGANISATION_FIELDS)} FROM organisations WHERE slug = %s",
+            (slug,),
+        ).fetchone()
+
+
+def insert_organisation(conn: Conn, values: dict[str, Any]) -> int:
+    """Create an organisation; return its id."""
+    row = conn.execute(
+        f"INSERT INTO organisations ({', '.join(ORGANISATION_FIELDS)})"
+        f" VALUES ({', '.join(['%s'] * len(ORGANISATION_FIELDS))}) RETURNING id",
+        [values[f] for f in ORGANISATION_FIELDS],
+    ).fetchone()
+    return returned_id(row)
+
+
+def update_organisation(conn: Conn, organisation_id: int, values: dict[str, Any]) -> None:
+    """Overwrite an organisation's fields."""
+    assignments = ", ".join(f"{f} = %s" for f in ORGANISATION_FIELDS)
+    conn.execute(
+        f"UPDATE organisations SET {assignments}, updated_at = now() WHERE id = %s",
+        [*(values[f] for f in ORGANISATION_FIELDS), organisation_id],
+    )
+
+
+def count_devices(conn: Conn) -> int:
+    """How many devices the register holds, in any status."""
+    row = conn.execute("SELECT count(*) FROM devices").fetchone()
+    return int(row[0]) if row else 0
+
+
+def get_device_row(conn: Conn, public_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+    """One device's columns with its id and organisation slug (optionally locked for update)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"SELECT d.id, d.organisation_id, o.slug AS organisation,"
+            f" {', '.join('d.' + f for f in DEVICE_FIELDS)}"
+            " FROM devices d JOIN organisations o ON o.id = d.organisation_id"
+            " WHERE d.public_id = %s" + (" FOR UPDATE OF d" if lock else ""),
+            (public_id,),
+        ).fetchone()
+
+
+def list_device_rows(conn: Conn) -> list[dict[str, Any]]:
+    """Every device's columns with its id and organisation slug, by public id."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"SELECT d.id, d.organisation_id, o.slug AS organisation,"
+            f" {', '.join('d.' + f for f in DEVICE_FIELDS)}"
+            " FROM devices d JOIN organisations o ON o.id = d.organisation_id"
+            " ORDER BY d.public_id"
+        ).fetchall()
+
+
+def list_declared_metrics(
+    conn: Conn, device_ids: Iterable[int] | None = None
+) -> list[dict[str, Any]]:
+    """Declared (not withdrawn) metrics, of some devices or all, by device and key."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        where = "withdrawn_at IS NULL" + ("" if device_ids is None else " AND device_id = ANY(%s)")
+        return cur.execute(
+            f"SELECT id, device_id, {', '.join(METRIC_FIELDS)} FROM device_metrics"
+            f" WHERE {where} ORDER BY device_id, id",
+            () if device_ids is None else (list(device_ids),),
+        ).fetchall()
+
+
+def insert_device(conn: Conn, organisation_id: int, values: dict[str, Any]) -> int:
+    """Create a device; return its id."""
+    row = conn.execute(
+        f"INSERT INTO devices (organisation_id, {', '.join(DEVICE_FIELDS)})"
+        f" VALUES (%s, {', '.join(['%s'] * len(DEVICE_FIELDS))}) RETURNING id",
+        [organisation_id, *(values[f] for f in DEVICE_FIELDS)],
+    ).fetchone()
+    return returned_id(row)
+
+
+def update_device(conn: Conn, device_id: int, organisation_id: int, values: dict[str, Any]) -> None:
+    """Overwrite a device's fields."""
+    assignments = ", ".join(f"{f} = %s" for f in DEVICE_FIELDS)
+    conn.execute(
+        f"UPDATE devices SET organisation_id = %s, {assignments}, updated_at = now() WHERE id = %s",
+        [organisation_id, *(values[f] for f in DEVICE_FIELDS), device_id],
+    )
+
+
+def upsert_metric(conn: Conn, device_id: int, values: dict[str, Any]) -> None:
+    """Declare a metric on a device: a new row, or the same key's row updated and un-withdrawn."""
+    conn.execute(
+        f"INSERT INTO device_metrics (device_id, {', '.join(METRIC_FIELDS)})"
+        f" VALUES (%s, {', '.join(['%s'] * len(METRIC_FIELDS))})"
+        " ON CONFLICT (device_id, key) DO UPDATE SET "
+        + ", ".join(f"{f} = EXCLUDED.{f}" for f in METRIC_FIELDS if f != "key")
+        + ", withdrawn_at = NULL",
+        [device_id, *(values[f] for f in METRIC_FIELDS)],
+    )
+
+
+def withdraw_metrics(conn: Conn, device_id: int, keys: Iterable[str]) -> None:
+    """Take metrics off a device; their rows stay for the readings and history that name them."""
+    conn.execute(
+        "UPDATE device_metrics SET withdrawn_at = now()"
+        " WHERE device_id = %s AND key = ANY(%s) AND withdrawn_at IS NULL",
+        (device_id, list(keys)),
+    )
+
+
+def find_external_id_owner(conn: Conn, column: str, value: str) -> str | None:
+    """The public id of the device that holds a DevEUI or TTN device id, if any."""
+    if column not in ("dev_eui", "ttn_device_id"):
+        raise ValueError(f"not an external id column: {column}")
+    row = conn.execute(f"SELECT public_id FROM devices WHERE {column} = %s", (value,)).fetchone()
+    return None if row is None else str(row[0])

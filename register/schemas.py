@@ -1,0 +1,291 @@
+"""marshmallow schemas for organisations and devices (with their declared metrics nested).
+
+The API, the console and the import all load input through these schemas, and the exports dump
+through them, so every path accepts and produces the same shape. Unknown fields are refused, and
+every message says what is allowed. `register.validation` turns marshmallow's nested errors into
+one line per field, such as `metrics[2].unit: not a SenML unit; close matches: Cel`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from register import retention, vocab
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SLUG_HELP = "use lower-case letters, digits and single hyphens, e.g. camden-lp-0042"
+METRIC_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+DEV_EUI = re.compile(r"^[0-9A-F]{16}$")
+
+STATUSES = ("planned", "active", "suspended", "decommissioned")
+ORGANISATION_KINDS = (
+    "borough",
+    "regional_authority",
+    "transport_authority",
+    "public_body",
+    "vendor",
+    "university",
+    "business",
+    "community",
+    "other",
+)
+# UK GDPR Article 6(1)(a) to (f).
+LEGAL_BASES = (
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_task",
+    "legitimate_interests",
+)
+VALUE_KINDS = ("number", "boolean")
+
+
+def _slug(what: str) -> validate.Validator:
+    return validate.And(
+        validate.Length(max=64, error=f"{what} is too long (64 characters at most)"),
+        validate.Regexp(SLUG, error=f"not a valid {what}; {SLUG_HELP}"),
+    )
+
+
+def _one_of(choices: tuple[str, ...]) -> validate.OneOf:
+    return validate.OneOf(choices, error="must be one of: {choices}")
+
+
+class Text(fields.String):
+    """A string with surrounding white space removed; blank counts as missing when required."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text and self.required:
+            raise ValidationError("must not be blank")
+        return text
+
+
+class BlankIsNone:
+    """Mixin for optional fields: a blank string (an empty CSV cell) means "not given"."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("load_default", None)
+        super().__init__(*args, **kwargs)
+
+    def deserialize(
+        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
+    ) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+        return super().deserialize(value, attr, data, **kwargs)  # type: ignore[misc]
+
+
+class OptionalText(BlankIsNone, fields.String):
+    pass
+
+
+class OptionalUrl(BlankIsNone, fields.Url):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(schemes={"http", "https"}, **kwargs)
+
+
+class OptionalEmail(BlankIsNone, fields.Email):
+    pass
+
+
+class OptionalDate(BlankIsNone, fields.Date):
+    pass
+
+
+class Retention(fields.Field[timedelta]):
+    """A retention period: ISO 8601 (`P30D`) or text (`30 days`, `not retained`) in, ISO out."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        if not isinstance(value, str | int):
+            raise ValidationError(f"must be text; {retention.HELP}")
+        try:
+            return retention.parse(str(value))
+        except retention.RetentionError as error:
+            raise ValidationError(str(error)) from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else retention.to_iso(value)
+
+
+class Unit(fields.String):
+    """A SenML unit symbol (RFC 8428 and its registry), or one of Lamplighter's local units."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        symbol = super()._deserialize(value, attr, data, **kwargs).strip()
+        if symbol == "" and isinstance(data, dict) and data.get("value_kind") == "boolean":
+            return symbol
+        if symbol not in vocab.units():
+            hint = vocab.close_units(symbol)
+            close = f"; close matches: {', '.join(hint)}" if hint else ""
+            raise ValidationError(f"'{symbol}' is not a SenML unit{close}")
+        return symbol
+
+
+class Term(fields.String):
+    """A DTPR element id of one category (local terms included)."""
+
+    def __init__(self, category: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.category = category
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        term_id = super()._deserialize(value, attr, data, **kwargs).strip()
+        if vocab.term(self.category, term_id) is None:
+            hint = vocab.close_terms(self.category, term_id)
+            close = f"; close matches: {', '.join(hint)}" if hint else ""
+            what = self.category.replace("_", " ")
+            raise ValidationError(f"'{term_id}' is not a DTPR {what}{close}")
+        return term_id
+
+
+def _terms(category: str, **kwargs: Any) -> fields.List[str]:
+    return fields.List(Term(category), **kwargs)
+
+
+class DevEui(BlankIsNone, fields.String):
+    """A LoRaWAN DevEUI: 16 hex digits, stored upper-case; separators are dropped."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        cleaned = re.sub(r"[\s:-]", "", super()._deserialize(value, attr, data, **kwargs)).upper()
+        if not DEV_EUI.match(cleaned):
+            raise ValidationError("not a DevEUI; use 16 hexadecimal digits, e.g. 70B3D57ED0001234")
+        return cleaned
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class OrganisationSchema(StrictSchema):
+    slug = Text(required=True, validate=_slug("organisation slug"))
+    name = Text(required=True, validate=validate.Length(max=200))
+    kind = Text(required=True, validate=_one_of(ORGANISATION_KINDS))
+    contact_email = fields.Email(required=True)
+    privacy_notice_url = OptionalUrl()
+    dpo_contact = OptionalText(validate=validate.Length(max=200))
+    website = OptionalUrl()
+
+
+class MetricSchema(StrictSchema):
+    key = Text(
+        required=True,
+        validate=validate.And(
+            validate.Length(max=64, error="is too long (64 characters at most)"),
+            validate.Regexp(
+                METRIC_KEY,
+                error="not a valid metric key; use lower-case letters, digits, '_' or '-', "
+                "e.g. no2 or pm2_5",
+            ),
+        ),
+    )
+    label = Text(required=True, validate=validate.Length(max=200))
+    # Empty only for a yes/no metric: SenML booleans carry no unit.
+    unit = Unit(required=True)
+    value_kind = Text(load_default="number", validate=_one_of(VALUE_KINDS))
+    personal = fields.Boolean(load_default=False)
+    retention = Retention(required=True)
+    open_data = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def personal_data_is_never_open(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("personal") and data.get("open_data"):
+            raise ValidationError(
+                "a personal-data metric cannot be open data; its raw values are never published",
+                "open_data",
+            )
+
+
+class DeviceSchema(StrictSchema):
+    public_id = Text(required=True, validate=_slug("public id"))
+    organisation = Text(required=True)
+    name = Text(required=True, validate=validate.Length(max=200))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    status = Text(load_default="planned", validate=_one_of(STATUSES))
+    latitude = fields.Float(
+        required=True,
+        allow_nan=False,
+        validate=validate.Range(-90, 90, error="must be between -90 and 90 (WGS84 degrees)"),
+    )
+    longitude = fields.Float(
+        required=True,
+        allow_nan=False,
+        validate=validate.Range(-180, 180, error="must be between -180 and 180 (WGS84 degrees)"),
+    )
+    place = Text(required=True, validate=validate.Length(max=300))
+    technology = _terms(
+        "technology",
+        required=True,
+        validate=validate.Length(min=1, error="name at least one technology"),
+    )
+    purposes = _terms(
+        "purpose",
+        required=True,
+        validate=validate.Length(min=1, max=3, error="name between 1 and 3 purposes"),
+    )
+    data_types = _terms("data_type", load_default=list)
+    processing = _terms("processing", load_default=list)
+    storage = _terms("storage", load_default=list)
+    access = _terms("access", load_default=list)
+    legal_basis = OptionalText(validate=_one_of(LEGAL_BASES))
+    dpia_url = OptionalUrl()
+    installed_on = OptionalDate()
+    decommissioned_on = OptionalDate()
+    contact_email = OptionalEmail()
+    dev_eui = DevEui()
+    ttn_device_id = OptionalText(validate=validate.Length(max=200))
+    metrics = fields.List(fields.Nested(MetricSchema), load_default=list)
+
+    @validates_schema
+    def consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Rules across fields: metric keys, personal data, and the decommissioning date."""
+        errors: dict[str, list[str]] = {}
+        keys = [m["key"] for m in data.get("metrics", [])]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            errors.setdefault("metrics", []).append(
+                f"metric keys must be unique; repeated: {', '.join(repeated)}"
+            )
+        personal = [m["key"] for m in data.get("metrics", []) if m.get("personal")]
+        data_types = data.get("data_types", [])
+        if personal and "personal" not in data_types:
+            errors.setdefault("data_types", []).append(
+                f"must include 'personal', because metric {personal[0]} is personal data"
+            )
+        if personal or "personal" in data_types:
+            why = (
+                f"metric {personal[0]} is personal data"
+                if personal
+                else "it collects personal data"
+            )
+            if not data.get("legal_basis"):
+                errors.setdefault("legal_basis", []).append(
+                    f"is required because {why}; one of: {', '.join(LEGAL_BASES)}"
+                )
+            if not data.get("dpia_url"):
+                errors.setdefault("dpia_url", []).append(
+                    f"is required because {why}: link the data protection impact assessment"
+                )
+        status, ended = data.get("status"), data.get("decommissioned_on")
+        if status == "decommissioned" and ended is None:
+            errors.setdefault("decommissioned_on", []).append(
+                "is required when status is decommissioned"
+            )
+        if status != "decommissioned" and ended is not None:
+            errors.setdefault("decommissioned_on", []).append(
+                "must be empty unless status is decommissioned"
+            )
+        started = data.get("installed_on")
+        if started and ended and ended < started:
+            errors.setdefault("decommissioned_on", []).append("must not be before installed_on")
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,260 @@
+"""The register's device files: export to CSV, GeoJSON or JSON, and import them back.
+
+All three formats carry the same fields with DTPR ids as they are, so `import(export(register))`
+gives back the same register.
+  - JSON: `{"format": "lamplighter.devices/1", "devices": [entry, ...]}` (a bare list also loads).
+  - GeoJSON: a FeatureCollection of Points; each feature's properties are the entry without
+    latitude and longitude, which are the geometry.
+  - CSV: one row per declared metric (a device without metrics has one row), device fields
+    repeated on each row and metric fields in `metric_*` columns; lists are `;`-separated.
+
+An import is all or nothing: every entry is validated first, every problem is reported with its
+line (CSV), device (JSON) or feature (GeoJSON) number and its field, and nothing is stored unless
+every entry is good.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geojson
+import psycopg
+
+from register import devices
+from register.audit import Actor, NotAllowed
+from register.queries import Conn
+from register.queries import registry as queries
+from register.validation import FieldError, InvalidEntry
+
+FORMATS = ("csv", "geojson", "json")
+JSON_FORMAT_TAG = "lamplighter.devices/1"
+LIST_FIELDS = ("technology", "purposes", "data_types", "processing", "storage", "access")
+DEVICE_COLUMNS = ("organisation", *queries.DEVICE_FIELDS)
+METRIC_COLUMNS = tuple(f"metric_{f}" for f in queries.METRIC_FIELDS)
+
+
+class UnreadableFile(ValueError):
+    """The file is not CSV, JSON or GeoJSON of the expected shape; nothing was checked further."""
+
+
+@dataclass
+class Entry:
+    """One device read from a file, with where it came from, to report problems by place."""
+
+    where: str
+    raw: dict[str, Any]
+    # CSV only: the line of each metric row, so a metric's problem points at its own line.
+    metric_lines: list[int] = field(default_factory=list)
+
+    def locate(self, error: FieldError) -> str:
+        if self.metric_lines and error.field.startswith("metrics["):
+            position = int(error.field[len("metrics[") : error.field.index("]")])
+            rest = error.field[error.field.index("]") + 2 :]
+            return f"line {self.metric_lines[position]}, metric_{rest or 'key'}: {error.message}"
+        return f"{self.where}, {error.field or 'entry'}: {error.message}"
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def export(conn: Conn, fmt: str) -> str:
+    """The whole register's devices as text in one of FORMATS."""
+    entries = devices.list_devices(conn)
+    if fmt == "json":
+        return json.dumps({"format": JSON_FORMAT_TAG, "devices": entries}, indent=1) + "\n"
+    if fmt == "geojson":
+        return str(geojson.dumps(to_feature_collection(entries))) + "\n"
+    if fmt == "csv":
+        return to_csv(entries)
+    raise ValueError(f"unknown format {fmt}; use one of {', '.join(FORMATS)}")
+
+
+def to_feature_collection(entries: Iterable[dict[str, Any]]) -> geojson.FeatureCollection:
+    features = []
+    for entry in entries:
+        properties = {k: v for k, v in entry.items() if k not in ("latitude", "longitude")}
+        point = geojson.Point((entry["longitude"], entry["latitude"]), precision=7)
+        features.append(
+            geojson.Feature(id=entry["public_id"], geometry=point, properties=properties)
+        )
+    return geojson.FeatureCollection(features)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(value)
+    return str(value)
+
+
+def to_csv(entries: Iterable[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*DEVICE_COLUMNS, *METRIC_COLUMNS])
+    for entry in entries:
+        device_cells = [_cell(entry[c]) for c in DEVICE_COLUMNS]
+        for metric in entry["metrics"] or [None]:
+            metric_cells = [_cell(metric[f] if metric else None) for f in queries.METRIC_FIELDS]
+            writer.writerow(device_cells + metric_cells)
+    return out.getvalue()
+
+
+# --- reading files ---------------------------------------------------------------------------
+
+
+def format_of(filename: str) -> str:
+    """The format a file name implies by its extension."""
+    for fmt in FORMATS:
+        if filename.lower().endswith("." + fmt):
+            return fmt
+    raise UnreadableFile(f"cannot tell the format of {filename}; name it .csv, .json or .geojson")
+
+
+def read(text: str, fmt: str) -> list[Entry]:
+    """The device entries of a file, each with its place in the file."""
+    if fmt == "csv":
+        return read_csv(text)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UnreadableFile(f"not valid JSON: {error.msg} at line {error.lineno}") from None
+    return read_geojson(document) if fmt == "geojson" else read_json(document)
+
+
+def read_json(document: Any) -> list[Entry]:
+    items = document.get("devices") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise UnreadableFile('expected a list of devices, or an object with a "devices" list')
+    return [Entry(f"device {n}", item) for n, item in enumerate(items, start=1)]
+
+
+def read_geojson(document: Any) -> list[Entry]:
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        raise UnreadableFile("expected a GeoJSON FeatureCollection")
+    features = document.get("features")
+    if not isinstance(features, list):
+        raise UnreadableFile('a FeatureCollection needs a "features" list')
+    entries = []
+    for n, feature in enumerate(features, start=1):
+        where = f"feature {n}"
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        raw = dict(properties) if isinstance(properties, dict) else {}
+        coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if (
+            not isinstance(geometry, dict)
+            or geometry.get("type") != "Point"
+            or not isinstance(coordinates, list)
+            or len(coordinates) < 2
+        ):
+            # Left out on purpose: validation then reports latitude and longitude as required.
+            entries.append(Entry(where, raw))
+            continue
+        raw["longitude"], raw["latitude"] = coordinates[0], coordinates[1]
+        entries.append(Entry(where, raw))
+    return entries
+
+
+def read_csv(text: str) -> list[Entry]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if reader.fieldnames is None:
+        raise UnreadableFile("the CSV file is empty")
+    columns = [c.strip() for c in reader.fieldnames]
+    unknown = [c for c in columns if c not in DEVICE_COLUMNS + METRIC_COLUMNS]
+    if unknown:
+        raise UnreadableFile(f"unknown CSV column(s): {', '.join(unknown)}")
+    entries: dict[str, Entry] = {}
+    for row in reader:
+        line = reader.line_num
+        cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        device = {c: cells[c] for c in DEVICE_COLUMNS if c in cells}
+        for name in LIST_FIELDS:
+            if name in device:
+                device[name] = [t.strip() for t in device[name].split(";") if t.strip()]
+        public_id = device.get("public_id", "")
+        entry = entries.get(public_id) if public_id else None
+        if entry is None:
+            entry = Entry(f"line {line}", {**device, "metrics": []})
+            entries[public_id or f"line {line}"] = entry
+        elif {k: v for k, v in entry.raw.items() if k != "metrics"} != device:
+            entry.raw.setdefault("_conflicts", []).append(line)
+        metric = {f: cells.get(f"metric_{f}", "") for f in queries.METRIC_FIELDS}
+        if any(metric.values()):
+            entry.raw["metrics"].append(metric)
+            entry.metric_lines.append(line)
+    return list(entries.values())
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+def import_entries(
+    conn: Conn, entries: list[Entry], actor: Actor, *, dry_run: bool
+) -> ImportReport:
+    """Validate every entry, then store all of them in one transaction, or none."""
+    report = ImportReport()
+    organisations = {o["slug"]: o for o in queries.list_organisations(conn)}
+    valid: list[tuple[Entry, dict[str, Any]]] = []
+    first_place: dict[tuple[str, str], str] = {}
+    for entry in entries:
+        conflicts = entry.raw.pop("_conflicts", [])
+        for line in conflicts:
+            report.problems.append(
+                f"line {line}, public_id: its device fields differ from {entry.where}, "
+                "the same device's first row"
+            )
+        try:
+            data = devices.validate(conn, entry.raw, organisations)
+        except InvalidEntry as invalid:
+            report.problems.extend(entry.locate(error) for error in invalid.errors)
+            continue
+        for column in ("public_id", "dev_eui", "ttn_device_id"):
+            value = data[column]
+            if value and (column, value) in first_place:
+                earlier = first_place[(column, value)]
+                report.problems.append(
+                    f"{entry.where}, {column}: {value} also appears at {earlier}"
+                )
+            elif value:
+                first_place[(column, value)] = entry.where
+        valid.append((entry, data))
+    if report.problems:
+        return report
+    current: Entry | None = None
+    try:
+        with conn.transaction():
+            for current, data in valid:  # noqa: B007 - read by the except clause
+                result = devices.save(conn, data, actor, note="import")
+                {"create": report.created, "unchanged": report.unchanged}.get(
+                    result.action, report.updated
+                ).append(result.public_id)
+            if dry_run:
+                raise psycopg.Rollback()
+    except (InvalidEntry, NotAllowed) as refused:
+        # Rolled back: report the entry that was refused, and that nothing was stored.
+        errors = (
+            refused.errors if isinstance(refused, InvalidEntry) else [FieldError("", str(refused))]
+        )
+        report.problems.extend(current.locate(e) if current else str(e) for e in errors)
+        report.created, report.updated, report.unchanged = [], [], []
+    return report
