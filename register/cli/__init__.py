@@ -14,11 +14,19 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from register import config
-from register.cli import config_cmd, db_cmd, devices_cmd, orgs_cmd, services_cmd, up_cmd
+from register.cli import (
+    config_cmd,
+    db_cmd,
+    demo_cmd,
+    devices_cmd,
+    orgs_cmd,
+    services_cmd,
+    up_cmd,
+)
 from register.db import DatabaseError
 from register.localstack import ServiceError
 
-BUILTIN_COMMANDS = (config_cmd, services_cmd, db_cmd, orgs_cmd, devices_cmd, up_cmd)
+BUILTIN_COMMANDS = (config_cmd, services_cmd, db_cmd, orgs_cmd, devices_cmd, demo_cmd, up_cmd)
 EXIT_CONFIG_ERROR = 2
 LOG_FORMAT = "lamplighter: %(message)s"
 LOG_FORMAT_VERBOSE = "%(asctime)s %(levelname)s %(name)s: %(message)s"

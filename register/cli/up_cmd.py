@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 from register import db, localstack
+from register.cli.demo_cmd import seed_if_empty
 from register.cli.services_cmd import describe
 from register.config import Settings
 from register.supervisor import Supervisor, declared_processes
@@ -24,6 +25,11 @@ def add_parser(commands: Any) -> None:
         "--no-services",
         action="store_true",
         help="do not start the embedded PostgreSQL and Mosquitto (use configured servers)",
+    )
+    parser.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="do not seed the demo register into an empty database",
     )
     parser.set_defaults(run=run_up)
 
@@ -50,6 +56,8 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
         with db.connect(settings) as conn:
             for migration in db.upgrade(conn):
                 print(f"applied migration {migration.version:04d}_{migration.name}")
+        if not args.no_demo:
+            print(seed_if_empty(settings), flush=True)
         processes = declared_processes(settings)
         names = ", ".join(name for name, _ in processes) or "no processes are installed yet"
         Supervisor(processes, args.config).run(
