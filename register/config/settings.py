@@ -143,6 +143,69 @@ class MqttSettings:
     )
 
 
+def _at_most_receive_maximum(value: int) -> str | None:
+    # MQTT caps the messages a broker may have unacknowledged with one client at 65,535.
+    return None if 1 <= value <= 65535 else "must be from 1 to 65535"
+
+
+def _port_or_off(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "must be a port number, or 0 for off"
+
+
+def _not_negative(value: float) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestSettings:
+    batch_size: int = setting(
+        2000, "Most messages written in one transaction.", check=_at_least_one
+    )
+    batch_wait: float = setting(
+        0.1, "Seconds a batch waits to fill before it is written anyway.", check=_positive
+    )
+    queue_limit: int = setting(
+        20000,
+        "Most messages held in memory unacknowledged; beyond it the broker holds them.",
+        check=_at_most_receive_maximum,
+    )
+    max_payload_bytes: int = setting(
+        65536, "Larger payloads are quarantined as payload_too_large.", check=_at_least_one
+    )
+    quarantine_payload_bytes: int = setting(
+        2048, "How much of a rejected payload quarantine keeps.", check=_not_negative
+    )
+    future_skew: int = setting(
+        300, "Seconds a reading's time may lie ahead of the ingester's clock.", check=_not_negative
+    )
+    last_seen_interval: float = setting(
+        15.0, "Seconds between writes of the devices' last-seen times.", check=_positive
+    )
+    register_refresh: float = setting(
+        600.0,
+        "Seconds between full reloads of the register (changes arrive by NOTIFY at once).",
+        check=_positive,
+    )
+    retry_max_backoff: float = setting(
+        30.0, "Longest wait between retries while the database is down.", check=_positive
+    )
+    log_interval: float = setting(
+        60.0, "Seconds between counter summaries in the log.", check=_positive
+    )
+    metrics_host: str = setting("127.0.0.1", "Address of the Prometheus metrics endpoint.")
+    metrics_port: int = setting(
+        9108, "Port of the Prometheus metrics endpoint; 0 turns it off.", check=_port_or_off
+    )
+    simulate_devices: int = setting(
+        200,
+        "Devices `lamplighter up` simulates on the embedded broker; 0 turns the simulator off.",
+        check=_not_negative,
+    )
+    simulate_rate: float = setting(
+        20.0, "Messages per second the simulator publishes, over all its devices.", check=_positive
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class WebSettings:
     host: str = setting("127.0.0.1", "Address the web server listens on.")
@@ -197,6 +260,7 @@ class ServicesSettings:
 class Settings:
     database: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
     mqtt: MqttSettings = dataclasses.field(default_factory=MqttSettings)
+    ingest: IngestSettings = dataclasses.field(default_factory=IngestSettings)
     web: WebSettings = dataclasses.field(default_factory=WebSettings)
     jobs: JobsSettings = dataclasses.field(default_factory=JobsSettings)
     services: ServicesSettings = dataclasses.field(default_factory=ServicesSettings)

@@ -1,0 +1,191 @@
+"""The register as the ingester enforces it: every device and its declared metrics, in memory.
+
+`RegisterCache` answers "which device is this, and what may it send?" without a query per
+message. `RegisterFollower` keeps it current: it LISTENs for the register's `register_changed`
+notifications and reloads the devices they name, so that a change is enforced within a second;
+it reloads everything after a lost connection (notifications may have been missed) and every
+`ingest.register_refresh` seconds as a safety net.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import psycopg
+
+from ingest import queries
+from register import db
+from register.config import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "register_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    id: int
+    key: str
+    unit: str
+    boolean: bool
+    # Zero means "not retained": readings are used on arrival and never stored.
+    retention_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: int
+    public_id: str
+    organisation: str
+    status: str
+    dev_eui: str | None
+    ttn_id: str | None
+    metrics: dict[str, Metric]
+
+    def lookup_keys(self) -> list[tuple[str, str]]:
+        keys = [("public_id", self.public_id)]
+        if self.dev_eui:
+            keys.append(("dev_eui", self.dev_eui))
+        if self.ttn_id:
+            keys.append(("ttn_id", self.ttn_id))
+        return keys
+
+
+def devices_from_rows(rows: Iterable[tuple[Any, ...]]) -> list[Device]:
+    """Devices from `queries.list_enforced_devices` rows (one row per metric, grouped by device)."""
+    devices: dict[int, Device] = {}
+    for (
+        device_id,
+        public_id,
+        org,
+        status,
+        dev_eui,
+        ttn_id,
+        metric_id,
+        key,
+        unit,
+        kind,
+        retention_seconds,
+    ) in rows:
+        device = devices.get(device_id)
+        if device is None:
+            device = Device(device_id, public_id, org, status, dev_eui, ttn_id, {})
+            devices[device_id] = device
+        if metric_id is not None:
+            device.metrics[key] = Metric(
+                metric_id, key, unit, kind == "boolean", round(retention_seconds * 1_000_000)
+            )
+    return list(devices.values())
+
+
+class RegisterCache:
+    """Devices by id and by every key a payload may name them with."""
+
+    def __init__(self, devices: Iterable[Device] = ()) -> None:
+        self._by_id: dict[int, Device] = {}
+        self._by_key: dict[tuple[str, str], Device] = {}
+        self.loaded = threading.Event()
+        self.replace_all(devices)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def find(self, keys: Iterable[tuple[str, str]]) -> Device | None:
+        """The first device that one of the keys names."""
+        for key in keys:
+            device = self._by_key.get(key)
+            if device is not None:
+                return device
+        return None
+
+    def replace_all(self, devices: Iterable[Device]) -> None:
+        """Swap in a whole new register in one step."""
+        by_id = {device.id: device for device in devices}
+        by_key = {key: device for device in by_id.values() for key in device.lookup_keys()}
+        self._by_id, self._by_key = by_id, by_key
+
+    def update(self, device_ids: Iterable[int], devices: Iterable[Device]) -> None:
+        """Replace the named devices with their new state; ids without a new state are removed."""
+        by_id, by_key = dict(self._by_id), dict(self._by_key)
+        for device_id in device_ids:
+            old = by_id.pop(device_id, None)
+            for key in old.lookup_keys() if old else ():
+                if by_key.get(key) is old:
+                    del by_key[key]
+        for device in devices:
+            by_id[device.id] = device
+            by_key.update(dict.fromkeys(device.lookup_keys(), device))
+        self._by_id, self._by_key = by_id, by_key
+
+
+class RegisterFollower(threading.Thread):
+    """Load the register into a cache, then follow its changes until stopped."""
+
+    def __init__(self, settings: Settings, cache: RegisterCache, stopping: threading.Event):
+        super().__init__(name="register-follower", daemon=True)
+        self.settings = settings
+        self.cache = cache
+        self.stopping = stopping
+
+    def run(self) -> None:
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                with db.connect(self.settings, autocommit=True) as conn:
+                    self._follow(conn)
+            except (db.DatabaseError, psycopg.Error) as error:
+                log.warning(
+                    "cannot follow register changes (%s); retrying in %.0f s",
+                    str(error).strip().splitlines()[0] if str(error).strip() else error,
+                    backoff,
+                )
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, self.settings.ingest.retry_max_backoff)
+            else:
+                backoff = 0.5
+
+    def _follow(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(f"LISTEN {CHANNEL}")
+        self._reload_all(conn)
+        next_full = time.monotonic() + self.settings.ingest.register_refresh
+        while not self.stopping.is_set():
+            changed: set[int] = set()
+            everything = False
+            for notice in conn.notifies(timeout=0.25):
+                device_id = _changed_device(notice.payload)
+                if device_id is None:
+                    everything = True
+                else:
+                    changed.add(device_id)
+            if everything or time.monotonic() >= next_full:
+                self._reload_all(conn)
+                next_full = time.monotonic() + self.settings.ingest.register_refresh
+            elif changed:
+                rows = queries.get_enforced_devices(conn, sorted(changed))
+                self.cache.update(changed, devices_from_rows(rows))
+                log.debug("reloaded %d changed device(s)", len(changed))
+
+    def _reload_all(self, conn: psycopg.Connection[Any]) -> None:
+        started = time.perf_counter()
+        self.cache.replace_all(devices_from_rows(queries.list_enforced_devices(conn)))
+        self.cache.loaded.set()
+        log.info(
+            "loaded the register: %d devices in %.2f s",
+            len(self.cache),
+            time.perf_counter() - started,
+        )
+
+
+def _changed_device(payload: str) -> int | None:
+    """The device a notification is about; None when it may concern many (an organisation)."""
+    try:
+        device_id = orjson.loads(payload).get("device_id")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return device_id if isinstance(device_id, int) else None

@@ -1,0 +1,119 @@
+"""The ingester: sources, backlog, writer and register follower, wired together and stopped
+in the right order.
+
+Stopping (SIGTERM or SIGINT) closes the backlog to new messages, lets the writer finish and
+commit its current batch and send its acks, then disconnects. Whatever was received but not
+committed stays unacknowledged, and the broker delivers it again to the next session.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from ingest.backlog import Backlog
+from ingest.messages import Message
+from ingest.register_cache import RegisterCache, RegisterFollower
+from ingest.sources import Source
+from ingest.stats import IngestStats, SummaryLogger
+from ingest.writer import Writer
+from register.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 30.0
+
+
+class Ingester:
+    def __init__(self, settings: Settings, client_id: str | None = None) -> None:
+        sources = settings.mqtt.sources
+        names = [s.name for s in sources]
+        if not sources:
+            raise ConfigError("mqtt.sources is empty: there is nothing to ingest")
+        if len(set(names)) != len(names) or not all(names):
+            raise ConfigError("every [[mqtt.sources]] needs a name of its own")
+        self.settings = settings
+        self.stopping = threading.Event()
+        self.backlog = Backlog(settings.ingest.queue_limit)
+        self.cache = RegisterCache()
+        self.stats = IngestStats(lambda: len(self.backlog))
+        # Each source may have this many messages unacknowledged, so that all of them together
+        # never hold more than the backlog's limit.
+        receive_maximum = max(1, settings.ingest.queue_limit // len(sources))
+        prefix = client_id or settings.mqtt.client_id
+        count = self.stats.messages.labels
+        self.sources = {
+            s.name: Source(
+                settings,
+                s,
+                self.backlog,
+                client_id_prefix=prefix,
+                receive_maximum=receive_maximum,
+                on_message=lambda name: count(name).inc(),
+            )
+            for s in sources
+        }
+        self.follower = RegisterFollower(settings, self.cache, self.stopping)
+        self.writer_stopping = threading.Event()
+        self.writer = Writer(
+            settings=settings,
+            backlog=self.backlog,
+            cache=self.cache,
+            formats={s.name: s.format for s in sources},
+            ack=self._ack,
+            stats=self.stats,
+            stopping=self.writer_stopping,
+        )
+        self.summary = SummaryLogger(self.stats, settings.ingest.log_interval, self.stopping)
+        self.metrics_server: Any = None
+
+    def _ack(self, message: Message) -> None:
+        self.sources[message.source].ack(message)
+
+    def start(self) -> None:
+        ingest = self.settings.ingest
+        if ingest.metrics_port:
+            self.metrics_server = self.stats.serve(ingest.metrics_host, ingest.metrics_port)
+        self.follower.start()
+        self.writer.start()
+        self.summary.start()
+        # Subscribing only after the register is loaded would delay nothing useful: the writer
+        # waits for the register before it checks anything, and the broker holds the rest.
+        for source in self.sources.values():
+            source.start()
+
+    def stop(self) -> None:
+        log.info("stopping: finishing the current batch")
+        self.backlog.close()
+        self.writer_stopping.set()
+        self.writer.finished.wait(STOP_TIMEOUT)
+        for source in self.sources.values():
+            source.stop()
+        self.stopping.set()
+        if self.metrics_server is not None:
+            self.metrics_server.shutdown()
+        log.info("stopped")
+
+    def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Run until SIGTERM or SIGINT."""
+        done = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            log.info("received %s", signal.Signals(signum).name)
+            done.set()
+
+        previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            if on_ready is not None:
+                on_ready()
+            while not done.wait(1.0):
+                pass
+        finally:
+            self.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)

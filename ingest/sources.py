@@ -1,0 +1,155 @@
+"""Broker connections: one paho-mqtt client per configured source.
+
+Each client keeps a persistent session (clean start off, a session expiry), subscribes at QoS 1
+and acknowledges by hand (`manual_ack`), so that a message is only acknowledged once the writer
+has committed it. paho reconnects by itself, with a growing delay. With a shared group set,
+the subscriptions are `$share/<group>/<filter>` and N ingesters split the messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from ingest.backlog import Backlog
+from ingest.messages import Message
+from register.config import Settings, SourceSettings
+from register.config.settings import DEFAULT_TOPICS
+
+log = logging.getLogger(__name__)
+
+RECONNECT_DELAY_MAX = 30
+
+
+def subscriptions(source: SourceSettings, shared_group: str) -> list[str]:
+    """The topic filters a source subscribes to, in their shared form when a group is set."""
+    topics = source.topics or DEFAULT_TOPICS[source.format]
+    return [f"$share/{shared_group}/{t}" if shared_group else t for t in topics]
+
+
+class Source:
+    """One broker connection feeding the backlog."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        source: SourceSettings,
+        backlog: Backlog,
+        *,
+        client_id_prefix: str,
+        receive_maximum: int,
+        on_message: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.name = source.name
+        self.backlog = backlog
+        self.topics = subscriptions(source, settings.mqtt.shared_group)
+        self.url = urlsplit(source.url or settings.mqtt_url)
+        self.v5 = settings.mqtt.protocol == "5"
+        self.receive_maximum = receive_maximum
+        self.connection = 0  # bumped on each connect; acks are only sent on the same one
+        self.connected = threading.Event()
+        self.count = on_message or (lambda name: None)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{client_id_prefix}-{source.name}",
+            clean_session=None if self.v5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if self.v5 else MQTTProtocolVersion.MQTTv311,
+            manual_ack=True,
+        )
+        username = source.username or settings.mqtt.username or unquote(self.url.username or "")
+        password = source.password or settings.mqtt.password or unquote(self.url.password or "")
+        if username:
+            self.client.username_pw_set(username, password or None)
+        if self.url.scheme == "mqtts":
+            context = ssl.create_default_context(cafile=settings.mqtt.tls_ca_file or None)
+            self.client.tls_set_context(context)
+        self.client.reconnect_delay_set(1, RECONNECT_DELAY_MAX)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    @property
+    def port(self) -> int:
+        return self.url.port or (8883 if self.url.scheme == "mqtts" else 1883)
+
+    def start(self) -> None:
+        properties = None
+        if self.v5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = self.settings.mqtt.session_expiry
+            # The broker sends at most this many messages before our acks: the first bound on
+            # what the ingester holds in memory.
+            properties.ReceiveMaximum = self.receive_maximum
+        self.client.connect_async(
+            self.url.hostname or "localhost",
+            self.port,
+            keepalive=self.settings.mqtt.keepalive,
+            clean_start=False,
+            properties=properties,
+        )
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        """Send the acks already queued, disconnect, and stop the network thread."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def ack(self, message: Message) -> None:
+        # Packet ids are per connection: after a reconnect the broker redelivers the message
+        # anyway, and the same id may by then name another message.
+        if message.mid and message.connection == self.connection:
+            self.client.ack(message.mid, 1)
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("%s: %s refused the connection: %s", self.name, self.url.netloc, reason)
+            return
+        self.connection += 1
+        if self.v5:
+            client.subscribe([(t, SubscribeOptions(qos=1)) for t in self.topics])
+        else:
+            client.subscribe([(t, 1) for t in self.topics])
+        log.info(
+            "%s: connected to %s (session %s), subscribed to %s",
+            self.name,
+            self.url.hostname,
+            "resumed" if flags.session_present else "new",
+            ", ".join(self.topics),
+        )
+        self.connected.set()
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        self.connected.clear()
+        if reason.is_failure:
+            log.warning(
+                "%s: disconnected from %s: %s; reconnecting", self.name, self.url.hostname, reason
+            )
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.backlog.put(
+            Message(
+                self.name,
+                msg.topic,
+                bytes(msg.payload),
+                msg.mid if msg.qos else 0,
+                self.connection,
+                time.time_ns() // 1000,
+            )
+        )
+        self.count(self.name)

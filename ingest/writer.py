@@ -1,0 +1,232 @@
+"""The one writer: take a batch from the backlog, check it, store it in one transaction, then ack.
+
+Readings go in by binary COPY into a session-local staging table, then one
+`INSERT … SELECT … ON CONFLICT DO NOTHING` into `readings`, so that a message delivered twice
+adds nothing. Quarantine records go in the same transaction. Only after the commit is each
+message acknowledged to the broker. When the database fails, the batch is retried with
+backoff, unacknowledged, while the backlog (bounded) stops taking messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from ingest import queries
+from ingest.backlog import Backlog
+from ingest.checks import Limits, Outcome, check_message
+from ingest.messages import Message
+from ingest.register_cache import RegisterCache
+from ingest.stats import IngestStats
+from register import db
+from register.config import Settings
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[[Message], None]
+
+
+@dataclass
+class Batch:
+    messages: list[Message]
+    outcomes: list[Outcome]
+    rows: list[tuple[int, int, int, float]] = field(default_factory=list)
+    quarantine: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@dataclass
+class DeviceActivity:
+    """Last-seen times gathered in memory and written once per interval, not per message."""
+
+    seen_us: dict[int, int] = field(default_factory=dict)
+    stored_us: dict[int, int] = field(default_factory=dict)
+
+    def note(self, device_id: int, seen: int, stored: int | None) -> None:
+        if seen > self.seen_us.get(device_id, 0):
+            self.seen_us[device_id] = seen
+        if stored is not None and stored > self.stored_us.get(device_id, 0):
+            self.stored_us[device_id] = stored
+
+    def write(self, conn: psycopg.Connection[Any]) -> None:
+        if self.seen_us:
+            ids = list(self.seen_us)
+            queries.upsert_device_activity(
+                conn, ids, [self.seen_us[i] for i in ids], [self.stored_us.get(i) for i in ids]
+            )
+
+
+class Writer(threading.Thread):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        backlog: Backlog,
+        cache: RegisterCache,
+        formats: dict[str, str],
+        ack: Ack,
+        stats: IngestStats,
+        stopping: threading.Event,
+    ) -> None:
+        super().__init__(name="ingest-writer", daemon=True)
+        self.settings = settings
+        self.backlog = backlog
+        self.cache = cache
+        self.formats = formats  # source name -> payload format
+        self.ack = ack
+        self.stats = stats
+        self.stopping = stopping
+        ingest = settings.ingest
+        self.limits = Limits(ingest.max_payload_bytes, ingest.future_skew * 1_000_000)
+        self.conn: psycopg.Connection[Any] | None = None
+        self.activity = DeviceActivity()
+        self.next_activity_write = time.monotonic() + ingest.last_seen_interval
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.cache.loaded.wait(0.5):
+                if self.stopping.is_set():
+                    return
+            while not self.stopping.is_set():
+                messages = self.backlog.take(
+                    self.settings.ingest.batch_size, self.settings.ingest.batch_wait
+                )
+                if messages:
+                    self._store_until_done(self.prepare(messages))
+                elif time.monotonic() >= self.next_activity_write and self.activity.seen_us:
+                    self._store_until_done(Batch([], []))
+            self._write_activity_once()
+        finally:
+            self._close()
+            self.finished.set()
+
+    def prepare(self, messages: list[Message]) -> Batch:
+        """Check every message of a batch against the register (no database needed)."""
+        now_us = time.time_ns() // 1000
+        outcomes = [
+            check_message(m, self.formats[m.source], self.cache, self.limits, now_us)
+            for m in messages
+        ]
+        batch = Batch(messages, outcomes)
+        keep = self.settings.ingest.quarantine_payload_bytes
+        for message, outcome in zip(messages, outcomes, strict=True):
+            batch.rows.extend(outcome.rows)
+            if not outcome.rejections:
+                continue
+            received = datetime.fromtimestamp(message.received_us / 1_000_000, UTC)
+            for reason, text, device_id in outcome.rejections:
+                batch.quarantine.append(
+                    (
+                        received,
+                        message.source,
+                        message.topic,
+                        message.payload[:keep],
+                        len(message.payload),
+                        reason,
+                        text,
+                        device_id,
+                    )
+                )
+        return batch
+
+    def _store_until_done(self, batch: Batch) -> None:
+        """Store the batch, retrying with backoff on database errors, then ack it."""
+        backoff = 0.5
+        while True:
+            try:
+                started = time.perf_counter()
+                stored = self._store(batch)
+                break
+            except psycopg.Error as error:
+                self.stats.database_errors.inc()
+                self._close()
+                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                log.warning(
+                    "could not store a batch of %d messages (%s); retrying in %.1f s",
+                    len(batch.messages),
+                    first_line,
+                    backoff,
+                )
+                if self.stopping.wait(backoff):
+                    return  # stopping: leave the batch unacked; the broker will redeliver it
+                backoff = min(backoff * 2, self.settings.ingest.retry_max_backoff)
+        committed_us = time.time_ns() // 1000
+        for message in batch.messages:
+            self.ack(message)
+        self._count(batch, stored, time.perf_counter() - started, committed_us)
+
+    def _store(self, batch: Batch) -> int:
+        conn = self._connection()
+        due = time.monotonic() >= self.next_activity_write
+        with conn.transaction():
+            stored = 0
+            if batch.rows:
+                queries.copy_staged_readings(conn, batch.rows)
+                stored = queries.insert_staged_readings(conn)
+            if batch.quarantine:
+                queries.copy_quarantine_records(conn, batch.quarantine)
+            self._note_activity(batch)
+            if due:
+                self.activity.write(conn)
+        if due:
+            self.activity = DeviceActivity()
+            self.next_activity_write = time.monotonic() + self.settings.ingest.last_seen_interval
+        return stored
+
+    def _write_activity_once(self) -> None:
+        """On the way out: write the last-seen times gathered since the last write, if we can."""
+        if not self.activity.seen_us:
+            return
+        try:
+            with self._connection().transaction():
+                self.activity.write(self._connection())
+        except psycopg.Error as error:
+            log.warning("could not write last-seen times on stopping: %s", error)
+
+    def _note_activity(self, batch: Batch) -> None:
+        for message, outcome in zip(batch.messages, batch.outcomes, strict=True):
+            if outcome.device_id is not None:
+                newest = max((row[0] for row in outcome.rows), default=None)
+                self.activity.note(outcome.device_id, message.received_us, newest)
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self.conn is None or self.conn.closed:
+            try:
+                self.conn = db.connect(self.settings)
+            except db.DatabaseError as error:
+                raise psycopg.OperationalError(str(error)) from None
+            self.conn.autocommit = True  # transactions are explicit, per batch
+            queries.create_staging_table(self.conn)
+        return self.conn
+
+    def _close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _count(self, batch: Batch, stored: int, seconds: float, committed_us: int) -> None:
+        s = self.stats
+        s.stored.inc(stored)
+        s.duplicates.inc(len(batch.rows) - stored)
+        rejected: Counter[str] = Counter()
+        for outcome in batch.outcomes:
+            s.not_retained.inc(outcome.not_retained)
+            rejected.update(outcome.rejected_readings)
+            if outcome.rows:
+                s.delay.observe(max(0.0, (committed_us - outcome.rows[0][0]) / 1_000_000))
+        for reason, count in rejected.items():
+            s.rejected.labels(reason).inc(count)
+        for record in batch.quarantine:
+            s.quarantined.labels(record[5]).inc()
+        if batch.messages:
+            s.batch_messages.observe(len(batch.messages))
+            s.batch_seconds.observe(seconds)
+        s.devices.set(len(self.cache))
