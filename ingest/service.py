@@ -45,7 +45,6 @@ class Ingester:
         # never hold more than the backlog's limit.
         receive_maximum = max(1, settings.ingest.queue_limit // len(sources))
         prefix = client_id or settings.mqtt.client_id
-        count = self.stats.messages.labels
         self.sources = {
             s.name: Source(
                 settings,
@@ -53,10 +52,13 @@ class Ingester:
                 self.backlog,
                 client_id_prefix=prefix,
                 receive_maximum=receive_maximum,
-                on_message=lambda name: count(name).inc(),
+                count=self.stats.messages.labels(s.name).inc,
             )
             for s in sources
         }
+        self.stats.subscribed.set_function(
+            lambda: float(sum(s.subscribed.is_set() for s in self.sources.values()))
+        )
         self.follower = RegisterFollower(settings, self.cache, self.stopping)
         self.writer_stopping = threading.Event()
         self.writer = Writer(
@@ -96,6 +98,7 @@ class Ingester:
         self.stopping.set()
         if self.metrics_server is not None:
             self.metrics_server.shutdown()
+            self.metrics_server.server_close()
         log.info("stopped")
 
     def run(self, on_ready: Callable[[], None] | None = None) -> None:

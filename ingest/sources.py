@@ -12,6 +12,7 @@ import logging
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -49,7 +50,7 @@ class Source:
         *,
         client_id_prefix: str,
         receive_maximum: int,
-        on_message: Any = None,
+        count: Callable[[], None] = lambda: None,
     ) -> None:
         self.settings = settings
         self.name = source.name
@@ -60,7 +61,9 @@ class Source:
         self.receive_maximum = receive_maximum
         self.connection = 0  # bumped on each connect; acks are only sent on the same one
         self.connected = threading.Event()
-        self.count = on_message or (lambda name: None)
+        self.subscribed = threading.Event()
+        # Called once per message received; a bound method, so the callback stays cheap.
+        self.count = count
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=f"{client_id_prefix}-{source.name}",
@@ -79,6 +82,7 @@ class Source:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     @property
     def port(self) -> int:
@@ -132,10 +136,20 @@ class Source:
         )
         self.connected.set()
 
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], props: Any
+    ) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.error("%s: the broker refused subscriptions: %s", self.name, ", ".join(refused))
+        else:
+            self.subscribed.set()
+
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         if reason.is_failure:
             log.warning(
                 "%s: disconnected from %s: %s; reconnecting", self.name, self.url.hostname, reason
@@ -152,4 +166,4 @@ class Source:
                 time.time_ns() // 1000,
             )
         )
-        self.count(self.name)
+        self.count()

@@ -100,6 +100,11 @@ class IngestStats:
             "lamplighter_ingest_queue_messages", "Messages waiting for the writer.", registry=r
         )
         self.queue.set_function(lambda: float(queue_depth()))
+        self.subscribed = Gauge(
+            "lamplighter_ingest_sources_subscribed",
+            "Sources connected with their subscriptions granted.",
+            registry=r,
+        )
         self.devices = Gauge(
             "lamplighter_ingest_register_devices", "Devices in the register cache.", registry=r
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from register import config
 from register.cli import (
+    bench_cmd,
     config_cmd,
     db_cmd,
     demo_cmd,
@@ -26,7 +27,16 @@ from register.cli import (
 from register.db import DatabaseError
 from register.localstack import ServiceError
 
-BUILTIN_COMMANDS = (config_cmd, services_cmd, db_cmd, orgs_cmd, devices_cmd, demo_cmd, up_cmd)
+BUILTIN_COMMANDS = (
+    config_cmd,
+    services_cmd,
+    db_cmd,
+    orgs_cmd,
+    devices_cmd,
+    demo_cmd,
+    up_cmd,
+    bench_cmd,
+)
 EXIT_CONFIG_ERROR = 2
 LOG_FORMAT = "lamplighter: %(message)s"
 LOG_FORMAT_VERBOSE = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -1,0 +1,305 @@
+"""`lamplighter bench ingest`: end-to-end ingest speed, latency and memory, next to its ceilings.
+
+On the local services, in a database of its own (`lamplighter_bench`, recreated each run):
+  1. the load generator alone publishes M messages to a topic nobody reads: its ceiling;
+  2. a bare paho subscriber receives the same M messages: the MQTT client's ceiling;
+  3. binary COPY of the same rows straight into `readings`: the database's ceiling;
+  4. `lamplighter ingest` (a child process) takes the M messages at QoS 1, acking after each
+     commit: readings/s from the first publish to the last commit, and its peak RSS;
+  5. the generator paces messages at a set rate (25,000 readings/s by default) stamped with
+     their publish time, and the ingester's delay histogram gives publish-to-commit p50 and p99.
+Each message carries 4 readings, from K devices in turn. The figures are printed as one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+
+from ingest.bench.bench_register import METRICS, add_bench_devices
+from ingest.bench.harness import IngesterProcess, write_config
+from ingest.loadgen import LoadPublisher
+from register import db, localstack
+from register.config import Settings
+
+BENCH_DATABASE = "lamplighter_bench"
+CHUNK = 1000
+DELAY_HISTOGRAM = "lamplighter_ingest_delay_seconds"
+
+
+def add_parser(benchmarks: Any) -> None:
+    parser = benchmarks.add_parser("ingest", help="MQTT to TimescaleDB: throughput, latency, RSS")
+    parser.add_argument("--messages", type=int, default=100_000, metavar="M")
+    parser.add_argument("--devices", type=int, default=1_000, metavar="K")
+    parser.add_argument(
+        "--latency-rate", type=float, default=25_000, metavar="R", help="readings/s, paced"
+    )
+    parser.add_argument("--latency-seconds", type=float, default=15, metavar="S")
+    parser.set_defaults(run=run_bench)
+
+
+@dataclasses.dataclass
+class Figures:
+    rows: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+
+    def add(self, path: str, figure: str, note: str = "") -> None:
+        self.rows.append((path, figure, note))
+        print(f"  {path}: {figure} {note}".rstrip(), flush=True)  # noqa: T201 - progress
+
+    def table(self) -> str:
+        widths = [
+            max(len(r[i]) for r in [("path", "figure", "note"), *self.rows]) for i in range(3)
+        ]
+        lines = [
+            " | ".join(h.ljust(w) for h, w in zip(("path", "figure", "note"), widths, strict=True))
+        ]
+        lines.append("-|-".join("-" * w for w in widths))
+        lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in self.rows]
+        return "\n".join(lines)
+
+
+def bench_database_url(settings: Settings) -> str:
+    parts = urlsplit(settings.database_url)
+    return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def messages(
+    prefix: str, devices: list[str], count: int, start: int = 0
+) -> list[tuple[str, bytes]]:
+    """`count` native messages, 4 readings each, stamped now, from the devices in turn."""
+    now = time.time()
+    out = []
+    for n in range(start, start + count):
+        device = devices[n % len(devices)]
+        readings = {key: round(10 + (n * (i + 3)) % 400 / 10, 1) for i, key in enumerate(METRICS)}
+        out.append(
+            (f"{prefix}/bench/{device}/up", orjson.dumps({"time": now, "readings": readings}))
+        )
+    return out
+
+
+def publish_all(publisher: LoadPublisher, prefix: str, devices: list[str], total: int) -> float:
+    """Publish `total` messages as fast as the broker takes them; seconds until all acked."""
+    started = time.perf_counter()
+    for start in range(0, total, CHUNK):
+        publisher.publish(messages(prefix, devices, min(CHUNK, total - start), start))
+    publisher.wait_acked(300)
+    return time.perf_counter() - started
+
+
+def run_bench(settings: Settings, args: argparse.Namespace) -> int:
+    started_here = []
+    if not settings.database.url or not settings.mqtt.url:
+        started_here = [s.name for s in localstack.start(settings) if s.changed]
+    try:
+        return _run(settings, args)
+    finally:
+        if started_here:
+            localstack.stop(settings, only=started_here)
+
+
+def _prepare_database(settings: Settings, device_count: int) -> tuple[Settings, list[str]]:
+    with db.connect(settings, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    bench = dataclasses.replace(
+        settings, database=dataclasses.replace(settings.database, url=bench_database_url(settings))
+    )
+    with db.connect(bench) as conn:
+        list(db.upgrade(conn))
+        devices = add_bench_devices(conn, device_count)
+    return bench, devices
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    total, readings = args.messages, args.messages * len(METRICS)
+    mqtt = urlsplit(settings.mqtt_url)
+    host, port = mqtt.hostname or "127.0.0.1", mqtt.port or 1883
+    run = f"bench-{int(time.time())}"
+    print(f"preparing {BENCH_DATABASE} with {args.devices} devices …", flush=True)  # noqa: T201
+    bench, devices = _prepare_database(settings, args.devices)
+    figures = Figures()
+
+    with LoadPublisher(host, port, f"{run}-void") as publisher:
+        seconds = publish_all(publisher, f"{run}-void", devices, total)
+    generator = total / seconds
+    figures.add(
+        "load generator alone (QoS 1, to no subscriber)",
+        f"{generator:,.0f} msg/s",
+        f"= {generator * 4:,.0f} readings/s",
+    )
+
+    bare = _bare_subscriber(host, port, run, devices, total)
+    figures.add(
+        "bare paho subscriber, receive only", f"{bare:,.0f} msg/s", f"= {bare * 4:,.0f} readings/s"
+    )
+
+    copy_rate = _copy_ceiling(bench, total)
+    figures.add("binary COPY straight into readings", f"{copy_rate:,.0f} rows/s")
+
+    with tempfile.TemporaryDirectory(prefix="lamplighter-bench-") as scratch:
+        ingester = _start_ingester(bench, Path(scratch), run, host, port)
+        try:
+            with LoadPublisher(host, port, f"{run}-load") as publisher:
+                first_publish = time.monotonic()
+                publish_seconds = publish_all(publisher, run, devices, total)
+            last_commit = ingester.wait_for(
+                "lamplighter_ingest_readings_stored_total", readings, timeout=600, poll=0.01
+            )
+            end_to_end = readings / (last_commit - first_publish)
+            figures.add(
+                "ingest end to end (QoS 1, ack after commit)",
+                f"{end_to_end:,.0f} readings/s",
+                f"{end_to_end / 4 / bare:.0%} of the bare subscriber, "
+                f"{end_to_end / copy_rate:.0%} of COPY",
+            )
+            figures.add(
+                "generator / ingest",
+                f"{generator * 4 / end_to_end:.1f}x",
+                f"(the publish of this run took {publish_seconds:.1f} s)",
+            )
+            p50, p99, paced = _latency(ingester, host, port, run=run, devices=devices, args=args)
+            figures.add(
+                f"publish-to-commit at {args.latency_rate:,.0f} readings/s",
+                f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms",
+                f"({paced:,.0f} readings/s actually sent; histogram buckets)",
+            )
+            rss, peak = ingester.memory_kib()
+            figures.add(
+                "ingester peak RSS", f"{peak / 1024:,.0f} MB", f"(now {rss / 1024:,.0f} MB)"
+            )
+        finally:
+            ingester.stop()
+    print(f"\n{total:,} messages x 4 readings from {args.devices:,} devices\n")  # noqa: T201
+    print(figures.table())  # noqa: T201
+    return 0
+
+
+def _bare_subscriber(host: str, port: int, run: str, devices: list[str], total: int) -> float:
+    argv = [
+        sys.executable,
+        "-m",
+        "ingest.bench.subscriber",
+        host,
+        str(port),
+        f"{run}/+/+/up",
+        str(total),
+        "600",
+    ]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as child:
+        if child.stdout is None or child.stdout.readline().strip() != "ready":
+            raise RuntimeError("the bare subscriber did not subscribe")
+        with LoadPublisher(host, port, f"{run}-bare") as publisher:
+            first = time.time()
+            publish_all(publisher, run, devices, total)
+        result = json.loads(child.stdout.readline())
+    if result["received"] < total:
+        raise RuntimeError(f"the bare subscriber received {result['received']} of {total}")
+    return float(total / (result["last"] - first))
+
+
+def _copy_ceiling(settings: Settings, total: int) -> float:
+    start = datetime.now(UTC)
+    with db.connect(settings) as conn:
+        metric_ids = [row[0] for row in conn.execute("SELECT id, device_id FROM device_metrics")]
+        device_of = dict(conn.execute("SELECT id, device_id FROM device_metrics").fetchall())
+        rows = [
+            (start.replace(microsecond=n % 1_000_000), device_of[m], m, float(n % 400))
+            for n in range(total)
+            for m in metric_ids[(n % (len(metric_ids) // 4)) * 4 :][:4]
+        ]
+        started = time.perf_counter()
+        with conn.cursor().copy(
+            "COPY readings (time, device_id, metric_id, value) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["timestamptz", "int4", "int4", "float8"])
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        conn.execute("TRUNCATE readings")
+        conn.commit()
+    return len(rows) / seconds
+
+
+def _start_ingester(
+    settings: Settings, scratch: Path, run: str, host: str, port: int
+) -> IngesterProcess:
+    config = write_config(
+        scratch / "ingest.toml",
+        {
+            "database": {"url": settings.database_url},
+            "mqtt": {"url": f"mqtt://{host}:{port}", "session_expiry": 120},
+            "ingest": {"log_interval": 3600.0},
+        },
+        [{"name": "bench", "format": "native", "topics": [f"{run}/+/+/up"]}],
+    )
+    ingester = IngesterProcess(config, free_port(), f"{run}-ingest", scratch / "ingest.log").start()
+    ingester.wait_subscribed()
+    return ingester
+
+
+def _latency(
+    ingester: IngesterProcess, host: str, port: int, *, run: str, devices: list[str], args: Any
+) -> tuple[float, float, float]:
+    before = _buckets(ingester)
+    per_tick = max(1, round(args.latency_rate / 4 / 100))  # messages every 10 ms
+    ticks = int(args.latency_seconds * 100)
+    sent = 0
+    with LoadPublisher(host, port, f"{run}-paced") as publisher:
+        started = time.monotonic()
+        for tick in range(ticks):
+            publisher.publish(messages(run, devices, per_tick, 10_000_000 + sent))
+            sent += per_tick
+            pause = started + (tick + 1) / 100 - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        paced = sent * 4 / (time.monotonic() - started)
+        publisher.wait_acked(120)
+    ingester.wait_for(f"{DELAY_HISTOGRAM}_count", before["+Inf"] + sent, timeout=120)
+    after = _buckets(ingester)
+    delta = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
+    return _quantile(delta, 0.50), _quantile(delta, 0.99), paced
+
+
+def _buckets(ingester: IngesterProcess) -> dict[str, float]:
+    prefix = f"{DELAY_HISTOGRAM}_bucket{{le="
+    return {
+        name[len(prefix) : -1]: value
+        for name, value in ingester.metrics().items()
+        if name.startswith(prefix)
+    }
+
+
+def _quantile(cumulative: dict[str, float], q: float) -> float:
+    """A quantile from cumulative histogram buckets, interpolated within its bucket."""
+    bounds = sorted((float(b), c) for b, c in cumulative.items())
+    total = bounds[-1][1]
+    wanted = q * total
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in bounds:
+        if count >= wanted:
+            if bound == float("inf"):
+                return lower_bound
+            share = (wanted - lower_count) / (count - lower_count) if count > lower_count else 1
+            return lower_bound + (bound - lower_bound) * share
+        lower_bound, lower_count = bound, count
+    return lower_bound
