@@ -109,6 +109,9 @@ class Source:
         """Send the acks already queued, disconnect, and stop the network thread."""
         self.client.disconnect()
         self.client.loop_stop()
+        # paho closes the socket pair that wakes its network thread only when the client is
+        # garbage-collected, which may be never for a client in a reference cycle.
+        self.client._reset_sockets(sockpair_only=True)
 
     def ack(self, message: Message) -> None:
         # Packet ids are per connection: after a reconnect the broker redelivers the message

@@ -232,18 +232,20 @@ def test_last_seen_is_kept_with_one_write_per_interval_not_per_message(
         [native_message(prefix, {"no2": n}, when=int(sent_at) - 600 + n) for n in range(300)],
     )
     wait_until(lambda: len(stored(ingest_settings)) == 300)
-    seen = wait_until(
-        lambda: query(
+    newest = int(sent_at) - 600 + 299
+
+    def activity() -> list[tuple[float, float]]:
+        return query(
             ingest_settings,
             "SELECT extract(epoch FROM last_seen_at)::float8, "
-            "extract(epoch FROM last_stored_at)::float8 "
-            "FROM device_activity",
-        ),
-        what="last seen",
-    )
-    [(last_seen, last_stored)] = seen
+            "extract(epoch FROM last_stored_at)::float8 FROM device_activity "
+            "WHERE last_stored_at = to_timestamp(%s)",
+            newest,
+        )
+
+    [(last_seen, last_stored)] = wait_until(activity, what="the newest reading's last-seen write")
     assert last_seen >= sent_at - 1
-    assert last_stored == int(sent_at) - 600 + 299
+    assert last_stored == newest
     [(inserts, updates)] = query(
         ingest_settings,
         "SELECT n_tup_ins, n_tup_upd FROM pg_stat_user_tables WHERE relname = 'device_activity'",
