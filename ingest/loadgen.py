@@ -41,7 +41,15 @@ class LoadPublisher:
     """Publish at QoS 1 as fast as the broker takes it, with at most `window` in flight."""
 
     def __init__(
-        self, host: str, port: int, client_id: str, *, window: int = 20000, timeout: float = 30
+        self,
+        host: str,
+        port: int,
+        client_id: str,
+        *,
+        window: int = 20000,
+        timeout: float = 30,
+        username: str = "",
+        password: str = "",
     ) -> None:
         self.window = min(window, MAX_WINDOW)
         self.sent = 0
@@ -51,7 +59,13 @@ class LoadPublisher:
         self._error: str | None = None
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        body = _text(b"MQTT") + bytes([4, 0x02]) + struct.pack("!H", 0) + _text(client_id.encode())
+        # Protocol level 4 (3.1.1), clean session, no keep-alive; then the credentials, if any.
+        flags = 0x02 | (0x80 if username else 0) | (0x40 if username and password else 0)
+        body = _text(b"MQTT") + bytes([4, flags]) + struct.pack("!H", 0) + _text(client_id.encode())
+        if username:
+            body += _text(username.encode())
+            if password:
+                body += _text(password.encode())
         self.sock.sendall(bytes([CONNECT]) + _remaining_length(len(body)) + body)
         answer = self._read_exactly(4)
         if answer[0] != CONNACK or answer[3] != 0:

@@ -96,6 +96,7 @@ class Ingester:
         for source in self.sources.values():
             source.stop()
         self.stopping.set()
+        self.follower.join(5)
         if self.metrics_server is not None:
             self.metrics_server.shutdown()
             self.metrics_server.server_close()

@@ -8,6 +8,7 @@ services too when `up` was the one that started them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 from types import FrameType
 from typing import Any
@@ -56,7 +57,12 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
         with db.connect(settings) as conn:
             for migration in db.upgrade(conn):
                 print(f"applied migration {migration.version:04d}_{migration.name}")
-        if not args.no_demo:
+        if args.no_demo:
+            # No demo register, so nothing to simulate either.
+            settings = dataclasses.replace(
+                settings, ingest=dataclasses.replace(settings.ingest, simulate_devices=0)
+            )
+        else:
             print(seed_if_empty(settings), flush=True)
         processes = declared_processes(settings)
         names = ", ".join(name for name, _ in processes) or "no processes are installed yet"

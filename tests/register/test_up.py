@@ -16,12 +16,14 @@ import psycopg
 
 from register import config, localstack
 from register.supervisor import Supervisor
-from tests.conftest import make_stack_dir, run_cli, write_stack_config
+from tests.conftest import free_port, make_stack_dir, run_cli, write_stack_config
 
 
 def start_up(path: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAMPLIGHTER_")}
     env["LAMPLIGHTER_CONFIG"] = str(path)
+    # The ingester's Prometheus endpoint, on a port of its own rather than the default 9108.
+    env["LAMPLIGHTER_INGEST_METRICS_PORT"] = str(free_port())
     return subprocess.Popen(
         [sys.executable, "-m", "register.cli", "up"],
         stdout=subprocess.PIPE,
@@ -42,8 +44,7 @@ def read_until(process: subprocess.Popen[str], marker: str, timeout: float = 120
         for line in process.stdout:
             seen.append(line)
             if marker in line:
-                done.set()
-                return
+                done.set()  # and keep reading, so that the child never blocks on a full pipe
 
     threading.Thread(target=reader, daemon=True).start()
     assert done.wait(timeout), f"no {marker!r} in output:\n{''.join(seen)}"
@@ -59,10 +60,16 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
         output = read_until(process, "Press Ctrl-C to stop")
         assert "postgresql  started" in output and "mosquitto   started" in output
         assert "applied migration 0002_readings" in output
-        time.sleep(1)
+        assert "Lamplighter is up (ingest, simulate)" in output
+        # The demo is live: the simulator publishes and the ingester stores what it accepts.
+        deadline = time.monotonic() + 60
+        stored = 0
+        while not stored and time.monotonic() < deadline:
+            time.sleep(0.5)
+            with psycopg.connect(settings.database_url) as conn:
+                stored = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+        assert stored > 0, "no readings arrived from the simulator"
         assert process.poll() is None, "up must stay in the foreground"
-        with psycopg.connect(settings.database_url) as conn:
-            assert conn.execute("SELECT count(*) FROM readings").fetchone() == (0,)
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0
         states = json.loads(run_cli("services", "status", "--json", config_path=path).stdout)

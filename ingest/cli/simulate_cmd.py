@@ -1,0 +1,83 @@
+"""`lamplighter simulate`: publish realistic readings for the register's active devices."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from types import FrameType
+from typing import Any
+
+from register.config import Settings
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "simulate", help="publish realistic readings for active devices, in every format"
+    )
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many devices to simulate (default: ingest.simulate_devices)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        metavar="R",
+        help="messages per second over all devices (default: ingest.simulate_rate)",
+    )
+    parser.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of messages (0 to 1) with an undeclared metric or a wrong unit",
+    )
+    parser.add_argument(
+        "--count", type=int, default=None, metavar="M", help="stop after M messages"
+    )
+    parser.set_defaults(run=run_simulate)
+
+
+def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest.simulate import Simulator  # noqa: PLC0415 - keeps `lamplighter --help` fast
+
+    devices = settings.ingest.simulate_devices if args.devices is None else args.devices
+    rate = settings.ingest.simulate_rate if args.rate is None else args.rate
+    problems = []
+    if devices < 1:
+        problems.append("--devices must be 1 or more")
+    if rate <= 0:
+        problems.append("--rate must be greater than 0")
+    if not 0 <= args.faults <= 1:
+        problems.append("--faults must be from 0 to 1")
+    if problems:
+        print(f"lamplighter simulate: {'; '.join(problems)}")  # noqa: T201
+        return 2
+    simulator = Simulator(settings, devices=devices, rate=rate, faults=args.faults)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        simulator.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    sent = simulator.run(limit=args.count)
+    print(f"published {sent} messages")  # noqa: T201
+    return 0
+
+
+def simulate_process(settings: Settings) -> list[str] | None:
+    """`lamplighter up` simulates devices only on the embedded broker, never on a real one."""
+    if settings.mqtt.url or settings.ingest.simulate_devices < 1:
+        return None
+    return [
+        "simulate",
+        "--devices",
+        str(settings.ingest.simulate_devices),
+        "--rate",
+        str(settings.ingest.simulate_rate),
+        "--faults",
+        "0.01",
+    ]
