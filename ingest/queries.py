@@ -63,6 +63,29 @@ def insert_staged_readings(conn: Conn) -> int:
     return cursor.rowcount
 
 
+def list_metric_devices(conn: Conn) -> list[tuple[int, int]]:
+    """Every declared metric's (id, device id), in id order."""
+    return conn.execute("SELECT id, device_id FROM device_metrics ORDER BY id").fetchall()
+
+
+def copy_readings(conn: Conn, rows: Iterable[tuple[Any, int, int, float]]) -> None:
+    """Binary COPY of (time, device id, metric id, value) rows straight into readings.
+
+    Not the ingester's path (a repeated row would fail it); the benchmark's ceiling.
+    """
+    with conn.cursor().copy(
+        "COPY readings (time, device_id, metric_id, value) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["timestamptz", "int4", "int4", "float8"])
+        for row in rows:
+            copy.write_row(row)
+
+
+def delete_all_readings(conn: Conn) -> None:
+    """Empty the readings hypertable (the benchmark's own database only)."""
+    conn.execute("TRUNCATE readings")
+
+
 def copy_quarantine_records(conn: Conn, records: Iterable[tuple[Any, ...]]) -> None:
     """COPY (received µs, source, topic, payload prefix, payload size, reason, text, device id)."""
     with conn.cursor().copy(

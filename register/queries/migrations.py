@@ -80,6 +80,15 @@ def database_exists(conn: Conn, name: str) -> bool:
     return row is not None
 
 
+def drop_database(conn: Conn, name: str) -> None:
+    """Drop a database if it exists, ending its sessions (autocommit mode needed)."""
+    conn.execute(
+        psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            psycopg.sql.Identifier(name)
+        )
+    )
+
+
 def create_database(conn: Conn, name: str, owner: str) -> None:
     """Create a database (the connection must be in autocommit mode)."""
     conn.execute(

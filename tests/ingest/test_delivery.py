@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,32 +111,51 @@ def distinct_readings(settings: Settings) -> int:
     return count(settings, "SELECT count(DISTINCT (device_id, metric_id, time)) FROM readings")
 
 
+def interrupt_mid_publish(
+    settings: Settings, scratch: Path, prefix: str, total: int, interrupt: Callable[..., Any]
+) -> tuple[PacedPublisher, int]:
+    """Start an ingester and a publish of `total` messages; once a fifth of the readings are
+    stored, and while the publish goes on, `interrupt(ingester)`. The publisher and the number
+    of readings stored by then."""
+    devices = load_register(settings, 200)
+    config_file = ingester_config(scratch, settings, prefix)
+    first = IngesterProcess(config_file, free_port(), prefix, scratch / "first.log").start()
+    first.wait_subscribed()
+    publisher = PacedPublisher(settings, load_messages(prefix, devices, total), 10_000)
+    publisher.start()
+    expected = total * READINGS_PER_MESSAGE
+    wait_until(lambda: stored_readings(settings) >= expected // 5, timeout=60,
+               what="a fifth of the readings")  # fmt: skip
+    assert not publisher.finished.is_set(), "the interruption must come in the middle"
+    interrupt(first)
+    return publisher, stored_readings(settings)
+
+
+def restart_and_drain(
+    settings: Settings, scratch: Path, prefix: str, publisher: PacedPublisher, expected: int
+) -> IngesterProcess:
+    """Start the ingester again (the same client id, so the same session) and wait until every
+    reading is stored and nothing more is waiting; the running ingester."""
+    config_file = scratch / f"ingest-{prefix}.toml"
+    second = IngesterProcess(config_file, free_port(), prefix, scratch / "second.log").start()
+    publisher.join_and_check()
+    wait_until(lambda: stored_readings(settings) >= expected, timeout=120, what="every reading")
+    wait_until(lambda: second.metric("lamplighter_ingest_queue_messages") == 0)
+    # Give any last redelivery time to land before the counts are checked.
+    time.sleep(1.0)
+    return second
+
+
 def test_kill_9_mid_publish_then_restart_stores_every_reading_exactly_once(
     fresh_settings: Settings, scratch: Path, prefix: str
 ) -> None:
-    devices = load_register(fresh_settings, 200)
     total = 50_000
     expected = total * READINGS_PER_MESSAGE
-    config_file = ingester_config(scratch, fresh_settings, prefix)
-    first = IngesterProcess(config_file, free_port(), f"crash-{prefix}", scratch / "1.log").start()
-    first.wait_subscribed()
-    publisher = PacedPublisher(fresh_settings, load_messages(prefix, devices, total), 10_000)
-    publisher.start()
-    wait_until(lambda: stored_readings(fresh_settings) >= expected // 5, timeout=60,
-               what="a fifth of the readings")  # fmt: skip
-    assert not publisher.finished.is_set(), "the kill must come in the middle of the publish"
-    first.kill()
-    killed_at = stored_readings(fresh_settings)
-
-    second = IngesterProcess(config_file, free_port(), f"crash-{prefix}", scratch / "2.log").start()
+    publisher, killed_at = interrupt_mid_publish(
+        fresh_settings, scratch, prefix, total, IngesterProcess.kill
+    )
+    second = restart_and_drain(fresh_settings, scratch, prefix, publisher, expected)
     try:
-        publisher.join_and_check()
-        wait_until(lambda: stored_readings(fresh_settings) >= expected, timeout=120,
-                   what="every reading")  # fmt: skip
-        # Whatever was committed but not acknowledged when the first one died came back and
-        # was skipped as a duplicate; give any last redelivery time to land, then count again.
-        wait_until(lambda: second.metric("lamplighter_ingest_queue_messages") == 0)
-        time.sleep(1.0)
         assert stored_readings(fresh_settings) == expected
         assert distinct_readings(fresh_settings) == expected
         assert count(fresh_settings, "SELECT count(*) FROM quarantine") == 0
@@ -148,25 +167,17 @@ def test_kill_9_mid_publish_then_restart_stores_every_reading_exactly_once(
 def test_sigterm_commits_and_acks_the_current_batch_so_nothing_comes_back(
     fresh_settings: Settings, scratch: Path, prefix: str
 ) -> None:
-    devices = load_register(fresh_settings, 100)
     total = 20_000
     expected = total * READINGS_PER_MESSAGE
-    config_file = ingester_config(scratch, fresh_settings, prefix)
-    first = IngesterProcess(config_file, free_port(), f"term-{prefix}", scratch / "1.log").start()
-    first.wait_subscribed()
-    publisher = PacedPublisher(fresh_settings, load_messages(prefix, devices, total), 8_000)
-    publisher.start()
-    wait_until(lambda: stored_readings(fresh_settings) >= expected // 4, timeout=60)
-    assert first.stop(timeout=30) == 0
-    log = (scratch / "1.log").read_text()
-    assert "received SIGTERM" in log and "stopped" in log
 
-    second = IngesterProcess(config_file, free_port(), f"term-{prefix}", scratch / "2.log").start()
+    def terminate(ingester: IngesterProcess) -> None:
+        assert ingester.stop(timeout=30) == 0
+
+    publisher, _ = interrupt_mid_publish(fresh_settings, scratch, prefix, total, terminate)
+    log = (scratch / "first.log").read_text()
+    assert "received SIGTERM" in log and "stopped" in log
+    second = restart_and_drain(fresh_settings, scratch, prefix, publisher, expected)
     try:
-        publisher.join_and_check()
-        wait_until(lambda: stored_readings(fresh_settings) >= expected, timeout=120)
-        wait_until(lambda: second.metric("lamplighter_ingest_queue_messages") == 0)
-        time.sleep(1.0)
         assert stored_readings(fresh_settings) == expected
         # Every batch the first ingester committed, it also acknowledged before leaving: the
         # broker redelivered nothing that had been stored.
