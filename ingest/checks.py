@@ -20,6 +20,7 @@ from ingest.formats.senml import Unstorable
 from ingest.messages import Message, Parsed, RawReading, Rejected
 from ingest.register_cache import Device, Metric, RegisterCache
 from ingest.units import conversion
+from register import vocab
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ def check_message(
                 f"the payload is {len(message.payload)} bytes; "
                 f"the limit is {limits.max_payload_bytes}",
             )
-        parsed = PARSERS[format_name](message.topic, decode_json(message.payload))
+        parsed = PARSERS[format_name](
+            message.topic, decode_json(message.payload), message.received_us / 1_000_000
+        )
         device = _find_device(parsed, cache)
         outcome.device_id = device.id
         _check_readings(
@@ -68,6 +71,8 @@ def check_message(
     except Rejected as rejection:
         outcome.rows.clear()
         outcome.rejections = [(rejection.reason, rejection.text, rejection.device_id)]
+        # A known device that was refused was still heard from: it counts for "last seen".
+        outcome.device_id = rejection.device_id
     except Exception:
         # A bug must cost one message, never the ingester: quarantine it and say so loudly.
         log.exception("failed on a message from %s on %r", message.source, message.topic)
@@ -83,6 +88,17 @@ def _find_device(parsed: Parsed, cache: RegisterCache) -> Device:
     if device is None:
         named = " or ".join(f"{kind} {value[:80]!r}" for kind, value in parsed.device.keys)
         raise Rejected(reasons.UNKNOWN_DEVICE, f"no device in the register has {named}")
+    for kind, claimed in parsed.device.keys:
+        registered = device.registered_key(kind)
+        if registered is not None and registered != claimed:
+            # Found by another id (a DevEUI), but this one names someone else: refuse rather
+            # than let one device's id stand in for another's.
+            raise Rejected(
+                reasons.TOPIC_MISMATCH,
+                f"the message names {kind} {claimed[:80]!r}; {device.public_id} is registered "
+                f"with {registered!r}",
+                device.id,
+            )
     if parsed.device.organisation not in (None, device.organisation):
         raise Rejected(
             reasons.TOPIC_MISMATCH,
@@ -182,7 +198,9 @@ def _value(value: Any, metric: Metric) -> float:
 def _in_declared_unit(value: float, unit: Any, metric: Metric) -> float:
     if unit is None or unit == metric.unit:
         return value
-    factors = conversion(unit, metric.unit) if unit and metric.unit else None
+    # Only registry units reach `conversion`, whose cache must not grow with what devices send.
+    known = vocab.units()
+    factors = conversion(unit, metric.unit) if unit in known and metric.unit in known else None
     if factors is None:
         shown = metric.unit or "no unit (yes/no)"
         raise Rejected(

@@ -107,6 +107,11 @@ class LoadPublisher:
 
     def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
         """Send (topic, payload) messages, waiting whenever the window is full."""
+        batch = list(messages)
+        for start in range(0, len(batch), self.window):
+            self._publish_within_window(batch[start : start + self.window])
+
+    def _publish_within_window(self, messages: list[tuple[str, bytes]]) -> None:
         packets = []
         for topic, payload in messages:
             self._next_id = self._next_id % 65535 + 1

@@ -31,12 +31,19 @@ def get_enforced_devices(conn: Conn, device_ids: Sequence[int]) -> list[tuple[An
     ).fetchall()
 
 
-def create_staging_table(conn: Conn) -> None:
-    """A session-local table that each batch's readings are copied into, emptied at commit."""
+def create_staging_tables(conn: Conn) -> None:
+    """Session-local tables that each batch is copied into, emptied at commit."""
     conn.execute(
         """CREATE TEMPORARY TABLE IF NOT EXISTS ingest_staging (
                time_us bigint NOT NULL, device_id integer NOT NULL,
                metric_id integer NOT NULL, value double precision NOT NULL
+           ) ON COMMIT DELETE ROWS"""
+    )
+    conn.execute(
+        """CREATE TEMPORARY TABLE IF NOT EXISTS ingest_quarantine_staging (
+               received_at timestamptz NOT NULL, source text NOT NULL, topic text NOT NULL,
+               payload bytea NOT NULL, payload_size integer NOT NULL, reason text NOT NULL,
+               message text NOT NULL, device_id integer, fingerprint bytea NOT NULL
            ) ON COMMIT DELETE ROWS"""
     )
 
@@ -58,6 +65,8 @@ def insert_staged_readings(conn: Conn) -> int:
            SELECT timestamptz 'epoch' + time_us * interval '1 microsecond',
                   device_id, metric_id, value
              FROM ingest_staging
+            -- One order for every ingester, so two inserting the same rows cannot deadlock.
+            ORDER BY device_id, metric_id, time_us
                ON CONFLICT DO NOTHING"""
     )
     return cursor.rowcount
@@ -86,20 +95,30 @@ def delete_all_readings(conn: Conn) -> None:
     conn.execute("TRUNCATE readings")
 
 
-def copy_quarantine_records(conn: Conn, records: Iterable[tuple[Any, ...]]) -> None:
-    """COPY (received µs, source, topic, payload prefix, payload size, reason, text, device id)."""
-    with conn.cursor().copy(
-        """COPY quarantine (received_at, source, topic, payload, payload_size, reason, message,
-                            device_id) FROM STDIN"""
-    ) as copy:
+def insert_quarantine_records(conn: Conn, records: Iterable[tuple[Any, ...]]) -> int:
+    """Store (received at, source, topic, payload prefix, payload size, reason, text, device id,
+    fingerprint) records, skipping any whose fingerprint is already stored; the number stored."""
+    columns = (
+        "received_at, source, topic, payload, payload_size, reason, message, device_id, fingerprint"
+    )
+    with conn.cursor().copy(f"COPY ingest_quarantine_staging ({columns}) FROM STDIN") as copy:
         for record in records:
             copy.write_row(record)
+    cursor = conn.execute(
+        f"""INSERT INTO quarantine ({columns})
+            SELECT {columns} FROM ingest_quarantine_staging ORDER BY fingerprint
+                ON CONFLICT (fingerprint) DO NOTHING"""
+    )
+    return cursor.rowcount
 
 
 def upsert_device_activity(
     conn: Conn, device_ids: list[int], seen_us: list[int], stored_us: list[int | None]
 ) -> None:
-    """Move each device's last-seen and last-stored times forward (never back)."""
+    """Move each device's last-seen and last-stored times forward (never back).
+
+    Pass the devices in id order: every ingester then locks the rows in the same order.
+    """
     conn.execute(
         """INSERT INTO device_activity AS a (device_id, last_seen_at, last_stored_at)
            SELECT id, timestamptz 'epoch' + seen * interval '1 microsecond',

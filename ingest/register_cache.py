@@ -48,6 +48,10 @@ class Device:
     ttn_id: str | None
     metrics: dict[str, Metric]
 
+    def registered_key(self, kind: str) -> str | None:
+        """The device's id of one kind ("public_id", "dev_eui", "ttn_id"), if it has one."""
+        return {"public_id": self.public_id, "dev_eui": self.dev_eui, "ttn_id": self.ttn_id}[kind]
+
     def lookup_keys(self) -> list[tuple[str, str]]:
         keys = [("public_id", self.public_id)]
         if self.dev_eui:
@@ -137,7 +141,7 @@ class RegisterFollower(threading.Thread):
         backoff = 0.5
         while not self.stopping.is_set():
             try:
-                with db.connect(self.settings, autocommit=True) as conn:
+                with db.connect(self.settings, autocommit=True, **db.KEEPALIVES) as conn:
                     self._follow(conn)
             except (db.DatabaseError, psycopg.Error) as error:
                 log.warning(
@@ -147,6 +151,10 @@ class RegisterFollower(threading.Thread):
                 )
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, self.settings.ingest.retry_max_backoff)
+            except Exception:
+                # The thread ends; the ingester notices and exits, and a new process starts clean.
+                log.exception("the register follower failed")
+                return
             else:
                 backoff = 0.5
 

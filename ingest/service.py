@@ -102,8 +102,8 @@ class Ingester:
             self.metrics_server.server_close()
         log.info("stopped")
 
-    def run(self, on_ready: Callable[[], None] | None = None) -> None:
-        """Run until SIGTERM or SIGINT."""
+    def run(self, on_ready: Callable[[], None] | None = None) -> int:
+        """Run until SIGTERM or SIGINT (0), or until a worker thread dies (1)."""
         done = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -111,13 +111,20 @@ class Ingester:
             done.set()
 
         previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        failed = False
         try:
             self.start()
             if on_ready is not None:
                 on_ready()
             while not done.wait(1.0):
-                pass
+                if not (self.writer.is_alive() and self.follower.is_alive()):
+                    # Crash-only: exit, and let the supervisor start a fresh process, whose
+                    # session gets every unacknowledged message again.
+                    log.error("the writer or the register follower has died; exiting")
+                    failed = True
+                    break
         finally:
             self.stop()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+        return 1 if failed else 0

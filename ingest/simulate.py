@@ -257,5 +257,6 @@ class Simulator:
                     self.sent += len(batch)
                 next_tick += 1 / TICKS_PER_SECOND
                 self.stopping.wait(max(0.0, next_tick - time.monotonic()))
-            publisher.wait_acked(30)
+            if not publisher.wait_acked(30):
+                log.warning("the broker did not acknowledge every simulated message in 30 s")
         return self.sent

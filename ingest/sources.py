@@ -59,7 +59,10 @@ class Source:
         self.url = urlsplit(source.url or settings.mqtt_url)
         self.v5 = settings.mqtt.protocol == "5"
         self.receive_maximum = receive_maximum
-        self.connection = 0  # bumped on each connect; acks are only sent on the same one
+        # Bumped on each connect and disconnect: an ack is only sent on the connection that
+        # delivered the message, and none while there is no connection.
+        self.connection = 0
+        self._ack_lock = threading.Lock()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         # Called once per message received; a bound method, so the callback stays cheap.
@@ -116,8 +119,9 @@ class Source:
     def ack(self, message: Message) -> None:
         # Packet ids are per connection: after a reconnect the broker redelivers the message
         # anyway, and the same id may by then name another message.
-        if message.mid and message.connection == self.connection:
-            self.client.ack(message.mid, 1)
+        with self._ack_lock:
+            if message.mid and message.connection == self.connection:
+                self.client.ack(message.mid, 1)
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
@@ -125,7 +129,8 @@ class Source:
         if reason.is_failure:
             log.error("%s: %s refused the connection: %s", self.name, self.url.netloc, reason)
             return
-        self.connection += 1
+        with self._ack_lock:
+            self.connection += 1
         if self.v5:
             client.subscribe([(t, SubscribeOptions(qos=1)) for t in self.topics])
         else:
@@ -151,6 +156,8 @@ class Source:
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
+        with self._ack_lock:
+            self.connection += 1
         self.connected.clear()
         self.subscribed.clear()
         if reason.is_failure:
@@ -159,10 +166,16 @@ class Source:
             )
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            # Not every broker checks that topics are UTF-8; paho's property would raise and end
+            # the network thread. Keep the message (it will be quarantined) with a readable topic.
+            topic = bytes(msg._topic).decode("utf-8", "replace")
         self.backlog.put(
             Message(
                 self.name,
-                msg.topic,
+                topic,
                 bytes(msg.payload),
                 msg.mid if msg.qos else 0,
                 self.connection,

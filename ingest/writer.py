@@ -9,6 +9,7 @@ backoff, unacknowledged, while the backlog (bounded) stops taking messages.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -20,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from ingest import queries
+from ingest import queries, reasons
 from ingest.backlog import Backlog
 from ingest.checks import Limits, Outcome, check_message
 from ingest.messages import Message
@@ -34,12 +35,27 @@ log = logging.getLogger(__name__)
 Ack = Callable[[Message], None]
 
 
+# Errors that say nothing about the data: the connection, the server, a deadlock. The batch is
+# retried as it is. Any other error is about the batch's content, which is then stored one
+# message at a time so that one bad message cannot hold up the rest.
+RETRYABLE = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def clean_text(text: str) -> str:
+    """Text PostgreSQL will take: no NUL characters, no lone surrogates."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 @dataclass
 class Batch:
     messages: list[Message]
     outcomes: list[Outcome]
     rows: list[tuple[int, int, int, float]] = field(default_factory=list)
     quarantine: list[tuple[Any, ...]] = field(default_factory=list)
+    # True for the last resort: a message that could not be stored, kept as internal_error.
+    fallback: bool = False
 
 
 @dataclass
@@ -57,10 +73,47 @@ class DeviceActivity:
 
     def write(self, conn: psycopg.Connection[Any]) -> None:
         if self.seen_us:
-            ids = list(self.seen_us)
+            ids = sorted(self.seen_us)  # one lock order for every ingester
             queries.upsert_device_activity(
                 conn, ids, [self.seen_us[i] for i in ids], [self.stored_us.get(i) for i in ids]
             )
+
+
+def quarantine_record(
+    message: Message, reason: str, text: str, device_id: int | None, keep: int
+) -> tuple[Any, ...]:
+    """A row for `queries.insert_quarantine_records`: what was refused, why, and a bounded
+    prefix of the payload."""
+    received = datetime.fromtimestamp(message.received_us / 1_000_000, UTC)
+    return (
+        received,
+        clean_text(message.source),
+        clean_text(message.topic),
+        message.payload[:keep],
+        len(message.payload),
+        reason,
+        clean_text(text),
+        device_id,
+        fingerprint(message, reason),
+    )
+
+
+def fingerprint(message: Message, reason: str) -> bytes:
+    """The same for a message delivered again, so its quarantine record is stored once."""
+    digest = hashlib.sha256()
+    for part in (
+        message.source.encode(),
+        message.topic.encode("utf-8", "surrogatepass"),
+        message.payload,
+        reason.encode(),
+    ):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 class Writer(threading.Thread):
@@ -104,6 +157,9 @@ class Writer(threading.Thread):
                 elif time.monotonic() >= self.next_activity_write and self.activity.seen_us:
                     self._store_until_done(Batch([], []))
             self._write_activity_once()
+        except Exception:
+            # The thread ends; the ingester notices and exits, and a new process starts clean.
+            log.exception("the writer failed")
         finally:
             self._close()
             self.finished.set()
@@ -121,21 +177,19 @@ class Writer(threading.Thread):
             batch.rows.extend(outcome.rows)
             if not outcome.rejections:
                 continue
-            received = datetime.fromtimestamp(message.received_us / 1_000_000, UTC)
             for reason, text, device_id in outcome.rejections:
-                batch.quarantine.append(
-                    (
-                        received,
-                        message.source,
-                        message.topic,
-                        message.payload[:keep],
-                        len(message.payload),
-                        reason,
-                        text,
-                        device_id,
-                    )
-                )
+                batch.quarantine.append(quarantine_record(message, reason, text, device_id, keep))
         return batch
+
+    def fallback(self, batch: Batch) -> Batch:
+        """A one-message batch that failed, reduced to a bare internal_error quarantine record."""
+        [message] = batch.messages
+        device_id = batch.outcomes[0].device_id if batch.outcomes else None
+        text = "the ingester could not store this message; its log has the details"
+        outcome = Outcome(rejections=[(reasons.INTERNAL_ERROR, text, device_id)])
+        keep = self.settings.ingest.quarantine_payload_bytes
+        record = quarantine_record(message, reasons.INTERNAL_ERROR, text, None, keep)
+        return Batch([message], [outcome], quarantine=[record], fallback=True)
 
     def _store_until_done(self, batch: Batch) -> None:
         """Store the batch, retrying with backoff on database errors, then ack it."""
@@ -145,14 +199,33 @@ class Writer(threading.Thread):
                 started = time.perf_counter()
                 stored = self._store(batch)
                 break
-            except psycopg.Error as error:
-                self.stats.database_errors.inc()
+            except Exception as error:  # sorted below: nothing may kill the writer
                 self._close()
-                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                if not isinstance(error, RETRYABLE) and len(batch.messages) > 1:
+                    log.warning(
+                        "a batch of %d messages failed (%s); storing them one by one",
+                        len(batch.messages),
+                        _first_line(error),
+                    )
+                    for message in batch.messages:
+                        self._store_until_done(self.prepare([message]))
+                    return
+                if not isinstance(error, RETRYABLE) and batch.messages and not batch.fallback:
+                    message = batch.messages[0]
+                    log.error(
+                        "cannot store a message from %s on %r (%s); quarantining it",
+                        message.source,
+                        message.topic[:200],
+                        _first_line(error),
+                    )
+                    batch = self.fallback(batch)
+                    continue
+                # The database cannot take even a quarantine record: wait as for an outage.
+                self.stats.database_errors.inc()
                 log.warning(
                     "could not store a batch of %d messages (%s); retrying in %.1f s",
                     len(batch.messages),
-                    first_line,
+                    _first_line(error),
                     backoff,
                 )
                 if self.stopping.wait(backoff):
@@ -172,7 +245,7 @@ class Writer(threading.Thread):
                 queries.copy_staged_readings(conn, batch.rows)
                 stored = queries.insert_staged_readings(conn)
             if batch.quarantine:
-                queries.copy_quarantine_records(conn, batch.quarantine)
+                queries.insert_quarantine_records(conn, batch.quarantine)
             self._note_activity(batch)
             if due:
                 self.activity.write(conn)
@@ -200,11 +273,11 @@ class Writer(threading.Thread):
     def _connection(self) -> psycopg.Connection[Any]:
         if self.conn is None or self.conn.closed:
             try:
-                self.conn = db.connect(self.settings)
+                self.conn = db.connect(self.settings, **db.KEEPALIVES)
             except db.DatabaseError as error:
                 raise psycopg.OperationalError(str(error)) from None
             self.conn.autocommit = True  # transactions are explicit, per batch
-            queries.create_staging_table(self.conn)
+            queries.create_staging_tables(self.conn)
         return self.conn
 
     def _close(self) -> None:

@@ -30,6 +30,17 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 MIGRATION_LOCK_KEY = 0x4C414D50
 
 
+# For connections that sit idle for long (a LISTEN): notice a dead peer within about 20 s
+# instead of the kernel's default of hours.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 20000,
+}
+
+
 class DatabaseError(Exception):
     """The database cannot be reached or is not in the state Lamplighter needs."""
 

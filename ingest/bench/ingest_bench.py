@@ -111,7 +111,8 @@ def publish_all(publisher: LoadPublisher, prefix: str, devices: list[str], total
     started = time.perf_counter()
     for start in range(0, total, CHUNK):
         publisher.publish(messages(prefix, devices, min(CHUNK, total - start), start))
-    publisher.wait_acked(300)
+    if not publisher.wait_acked(300):
+        raise RuntimeError("the broker did not acknowledge every message within 300 s")
     return time.perf_counter() - started
 
 
@@ -309,7 +310,8 @@ def _latency(
             if pause > 0:
                 time.sleep(pause)
         paced = sent * 4 / (time.monotonic() - started)
-        publisher.wait_acked(120)
+        if not publisher.wait_acked(120):
+            raise RuntimeError("the broker did not acknowledge every paced message")
     ingester.wait_for(f"{DELAY_HISTOGRAM}_count", before["+Inf"] + sent, timeout=120)
     after = _buckets(ingester)
     delta = {bound: after[bound] - before.get(bound, 0.0) for bound in after}

@@ -34,10 +34,9 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
         settings = dataclasses.replace(
             settings, ingest=dataclasses.replace(settings.ingest, metrics_port=args.metrics_port)
         )
-    Ingester(settings, client_id=args.client_id).run(
+    return Ingester(settings, client_id=args.client_id).run(
         on_ready=lambda: print("ingesting; press Ctrl-C to stop", flush=True)  # noqa: T201
     )
-    return 0
 
 
 def ingest_process(settings: Settings) -> list[str] | None:

@@ -1,7 +1,9 @@
-"""The payload formats a source can carry, each a `parse(topic, document)` function.
+"""The payload formats a source can carry, each a `parse(topic, document, now)` function.
 
-Every parser returns a `Parsed` (the device reference and the raw readings) or raises
-`Rejected` with a reason code. Nothing else may escape; the fuzz tests hold them to that.
+A parser takes the topic, the decoded JSON and the time of arrival (seconds since 1970, for
+formats with relative times). It returns a `Parsed` (the device reference and the raw
+readings) or raises `Rejected` with a reason code. Nothing else may escape; the fuzz tests
+hold them to that.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from ingest.formats import chirpstack, native, senml, ttn
 from ingest.messages import Parsed
 
-Parser = Callable[[str, Any], Parsed]
+Parser = Callable[[str, Any, float], Parsed]
 
 PARSERS: dict[str, Parser] = {
     "native": native.parse,

@@ -26,7 +26,7 @@ from ingest.messages import DeviceRef, Parsed, RawReading, Rejected
 TOPIC_LAYOUT = "application/<application>/device/<DevEUI>/event/up"
 
 
-def parse(topic: str, document: Any) -> Parsed:
+def parse(topic: str, document: Any, now: float | None = None) -> Parsed:
     """The decoded readings of one uplink event, or Rejected."""
     levels = topic_levels(topic, 5, TOPIC_LAYOUT)
     body = require_object(document, "the event")

@@ -15,6 +15,9 @@ from ingest.messages import Rejected
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MICROSECOND = timedelta(microseconds=1)
+# RFC 3339 date-time (a space is allowed for the "T", as RFC 3339 permits). datetime.fromisoformat
+# alone would also take week dates and other ISO 8601 forms no sensor means.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?")
 # datetime.fromisoformat keeps at most microseconds; network servers send nanoseconds.
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _LATEST_US = 253402300799 * 1_000_000  # 9999-12-31T23:59:59Z, the last time PostgreSQL shows
@@ -54,7 +57,7 @@ def time_us(value: Any, what: str = "time") -> int:
     if isinstance(value, bool):
         raise Rejected(reasons.INVALID_TIME, f"{what} must be a time, not {json.dumps(value)}")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
+        if value < 0 or value > _LATEST_US / 1_000_000 or not math.isfinite(value):
             raise Rejected(reasons.INVALID_TIME, f"{what} {value!r} is not a time")
         micros = round(value * 1_000_000)
     elif isinstance(value, str):
@@ -71,8 +74,12 @@ def time_us(value: Any, what: str = "time") -> int:
 
 def _text_time_us(text: str, what: str) -> int:
     shown = text[:60]
+    if not _RFC3339.fullmatch(text.strip()):
+        raise Rejected(
+            reasons.INVALID_TIME, f"{what} {shown!r} is not RFC 3339 (e.g. 2026-11-22T20:15:00Z)"
+        )
     try:
-        parsed = datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", text.strip()))
+        parsed = datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", text.strip().upper()))
     except ValueError:
         raise Rejected(
             reasons.INVALID_TIME, f"{what} {shown!r} is not RFC 3339 (e.g. 2026-11-22T20:15:00Z)"

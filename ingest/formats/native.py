@@ -27,7 +27,7 @@ FIELDS = frozenset({"time", "readings"})
 READING_FIELDS = frozenset({"value", "unit"})
 
 
-def parse(topic: str, document: Any) -> Parsed:
+def parse(topic: str, document: Any, now: float | None = None) -> Parsed:
     """The readings of one native message, or Rejected."""
     levels = topic_levels(topic, 3, TOPIC_LAYOUT)
     device = DeviceRef(keys=(("public_id", levels[-2]),), organisation=levels[-3])

@@ -85,8 +85,9 @@ def _check_record(record: Any, number: int) -> None:
 
 def _check_type(name: str, value: Any, where: str) -> None:
     if name in _NUMBERS:
-        good = isinstance(value, int | float) and not isinstance(value, bool)
-        good = good and math.isfinite(value)
+        # Whole numbers beyond 64 bits are refused: added to a float (bt + t) they overflow.
+        good = isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+        good = good or (isinstance(value, float) and math.isfinite(value))
         expected = "a finite number"
     elif name in _TEXTS:
         good, expected = isinstance(value, str), "text"
@@ -113,7 +114,7 @@ def _resolve(
                 (reasons.INVALID_VALUE, name or f"record {number}", "the record has no value")
             )
         return  # a record that only sets base fields
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise Rejected(
             reasons.INVALID_STRUCTURE, f"record {number}: {name[:80]!r} is not a valid SenML name"
         )
@@ -131,6 +132,8 @@ def _resolve(
         return
     unit = record.get("u", base["bu"])
     parsed.readings.append(RawReading(key, _value(record, base), unit, round(when * 1_000_000)))
+    if "s" in record and any(field in record for field in VALUE_FIELDS):
+        parsed.problems.append((reasons.INVALID_VALUE, key, "sums (s) are not stored"))
 
 
 def _value(record: dict[str, Any], base: dict[str, Any]) -> Any:

@@ -26,7 +26,7 @@ from ingest.messages import DeviceRef, Parsed, RawReading, Rejected
 TOPIC_LAYOUT = "v3/<application>@<tenant>/devices/<device>/up"
 
 
-def parse(topic: str, document: Any) -> Parsed:
+def parse(topic: str, document: Any, now: float | None = None) -> Parsed:
     """The decoded readings of one uplink, or Rejected."""
     levels = topic_levels(topic, 4, TOPIC_LAYOUT)
     application_at_tenant, topic_device = levels[-4], levels[-2]

@@ -162,7 +162,7 @@ class IngestSettings:
         2000, "Most messages written in one transaction.", check=_at_least_one
     )
     batch_wait: float = setting(
-        0.1, "Seconds a batch waits to fill before it is written anyway.", check=_positive
+        0.05, "Seconds a batch waits to fill before it is written anyway.", check=_positive
     )
     queue_limit: int = setting(
         20000,

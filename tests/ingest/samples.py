@@ -40,6 +40,8 @@ DEVICES = [
     Device(3, "camden-aq-0003", "camden", "suspended", None, None, AIR_METRICS),
     Device(4, "camden-aq-0004", "camden", "decommissioned", None, None, AIR_METRICS),
     Device(5, "camden-lora-0001", "camden", "active", DEV_EUI, TTN_ID, LORA_METRICS),
+    # Registered by DevEUI only: a TTN uplink finds it by its DevEUI.
+    Device(6, "camden-lora-0002", "camden", "active", "70B3D57ED0000002", None, LORA_METRICS),
 ]
 
 

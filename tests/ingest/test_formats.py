@@ -9,9 +9,11 @@ from __future__ import annotations
 import pytest
 
 from ingest import reasons
+from ingest.checks import check_message
 from ingest.formats import native as native_format
 from ingest.formats import senml as senml_format
 from ingest.messages import Rejected
+from ingest.units import conversion
 from tests.ingest.samples import (
     CHIRPSTACK_TOPIC,
     DAY_US,
@@ -19,8 +21,10 @@ from tests.ingest.samples import (
     NOW,
     NOW_US,
     TTN_TOPIC,
+    cache,
     check,
     chirpstack_event,
+    message,
     native,
     reasons_of,
     senml,
@@ -210,10 +214,19 @@ def test_ttn_uplink_stores_decoded_payload_at_network_receive_time() -> None:
     ]
 
 
-def test_ttn_device_found_by_dev_eui_when_its_ttn_id_is_not_registered() -> None:
+def test_ttn_device_found_by_dev_eui_when_it_has_no_ttn_id_registered() -> None:
     uplink = ttn_uplink({"temperature": 11.5})
-    outcome = check("ttn", "v3/other-app@ttn/devices/camden-lora-0001/up", uplink)
-    assert outcome.rejections == [] and outcome.device_id == 5
+    uplink["end_device_ids"].update(device_id="lora-2", dev_eui="70b3d57ed0000002")
+    outcome = check("ttn", "v3/other-app@ttn/devices/lora-2/up", uplink)
+    assert outcome.rejections == [] and outcome.device_id == 6
+
+
+def test_a_dev_eui_cannot_stand_in_for_a_device_registered_under_another_ttn_id() -> None:
+    uplink = ttn_uplink({"temperature": 11.5})
+    outcome = check("ttn", "v3/intruder@ttn/devices/camden-lora-0001/up", uplink)
+    assert reasons_of(outcome) == [reasons.TOPIC_MISMATCH]
+    assert "registered with 'camden-sensors@ttn/camden-lora-0001'" in outcome.rejections[0][1]
+    assert outcome.rows == []
 
 
 @pytest.mark.parametrize(
@@ -481,3 +494,56 @@ def test_a_bug_in_a_parser_costs_one_message_not_the_ingester(
 def test_every_reason_code_has_a_description() -> None:
     assert all(reasons.describe(code) for code in reasons.ALL)
     assert len(set(reasons.ALL)) == len(reasons.ALL)
+
+
+# --- odd input that once slipped through ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["2026-W47-7T20:15:00Z", "20261122T201500Z", "2026-11-22"])
+def test_iso_8601_forms_that_are_not_rfc_3339_are_refused(text: str) -> None:
+    assert reasons_of(native({"no2": 1}, time=text)) == [reasons.INVALID_TIME]
+
+
+def test_rfc_3339_allows_lower_case_t_and_z_and_a_space() -> None:
+    for text in ("2026-11-22t20:15:00z", "2026-11-22 20:15:00Z"):
+        parsed = native_format.parse("l/camden/camden-aq-0001/up", {"time": text, "readings": {}})
+        assert parsed.readings == [] and parsed.device.organisation == "camden"
+
+
+def test_whole_numbers_beyond_64_bits_in_senml_are_refused_not_a_crash() -> None:
+    outcome = senml([{"bt": 10**400, "n": "no2", "v": 1, "t": 0.5}])
+    assert reasons_of(outcome) == [reasons.INVALID_STRUCTURE]
+    assert reasons_of(native({"no2": 1}, time=10**400)) == [reasons.INVALID_TIME]
+
+
+def test_a_senml_sum_beside_a_value_stores_the_value_and_says_the_sum_was_not() -> None:
+    outcome = senml([{"n": "no2", "v": 3, "s": 300, "bt": NOW}])
+    assert [row[3] for row in outcome.rows] == [3.0]
+    assert reasons_of(outcome) == [reasons.INVALID_VALUE]
+    assert "sums (s) are not stored" in outcome.rejections[0][1]
+
+
+def test_a_senml_name_with_a_trailing_newline_is_not_a_name() -> None:
+    assert reasons_of(senml([{"n": "no2\n", "v": 1, "bt": NOW}])) == [reasons.INVALID_STRUCTURE]
+
+
+def test_senml_relative_times_count_from_arrival_not_from_parsing() -> None:
+    outcome = check_message(
+        message("lamplighter/camden/camden-aq-0001/senml", [{"n": "no2", "v": 1, "t": -10}],
+                received_us=NOW_US - 120_000_000),
+        "senml", cache(), LIMITS, NOW_US,
+    )  # fmt: skip
+    assert outcome.rows == [(NOW_US - 130_000_000, 1, 11, 1.0)]
+
+
+def test_a_refused_known_device_still_counts_as_heard_from() -> None:
+    outcome = native({"no2": 1}, device="camden-aq-0004")
+    assert reasons_of(outcome) == [reasons.DEVICE_DECOMMISSIONED]
+    assert outcome.device_id == 4
+
+
+def test_units_devices_make_up_are_not_remembered() -> None:
+    before = conversion.cache_info().currsize
+    for n in range(50):
+        native({"no2": {"value": 1, "unit": f"made-up-{n}"}})
+    assert conversion.cache_info().currsize == before

@@ -40,6 +40,7 @@ SCALARS = (
     st.none()
     | st.booleans()
     | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.sampled_from([10**400, -(10**400), 2**63, 2**64 + 1])
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12)
 )
@@ -92,7 +93,11 @@ native_documents = st.one_of(
         optional={"extra": JSON},
     ),
 )
-NUMBERS = st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**20), 10**20)
+NUMBERS = (
+    st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(-(10**20), 10**20)
+    | st.sampled_from([10**400, 2**63, -(2**63) - 1])
+)
 senml_base_and_name = st.fixed_dictionaries(
     {},
     optional={

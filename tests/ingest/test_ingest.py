@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.request
 
@@ -180,6 +181,8 @@ def test_devices_that_are_not_active_are_refused(register_db: Settings, prefix: 
         reasons.DEVICE_NOT_ACTIVE,
     ]
     assert count(settings, "SELECT count(*) FROM readings") == 0
+    # Refused, but heard from: each shows when it was last seen.
+    wait_until(lambda: count(settings, "SELECT count(*) FROM device_activity") == 3)
 
 
 def test_a_partly_good_message_stores_its_good_readings_and_quarantines_the_rest(
@@ -277,3 +280,72 @@ def test_counters_are_served_for_prometheus(register_db: Settings, prefix: str) 
         assert line in text
     assert "lamplighter_ingest_batch_seconds_bucket" in text
     assert "lamplighter_ingest_delay_seconds_bucket" in text
+
+
+def test_text_postgresql_cannot_hold_is_escaped_and_nothing_stalls(
+    ingester: Ingester, ingest_settings: Settings, prefix: str
+) -> None:
+    topic = native_message(prefix, {})[0]
+    when = now_iso()
+    nul_key = f'{{"time": "{when}", "readings": {{"no\\u0000x": 1}}}}'.encode()
+    surrogate_key = f'{{"time": "{when}", "readings": {{"\\ud800": 2}}}}'.encode()
+    publish(ingest_settings, [(topic, nul_key), (topic, surrogate_key),
+                              native_message(prefix, {"no2": 5})])  # fmt: skip
+    wait_until(lambda: count(ingest_settings, "SELECT count(*) FROM quarantine") == 2)
+    wait_until(lambda: len(stored(ingest_settings)) == 1)
+    texts = sorted(t for (t,) in query(ingest_settings, "SELECT message FROM quarantine"))
+    assert texts == sorted(
+        [
+            "camden-aq-0001: no\\x00x: not declared for this device",
+            "camden-aq-0001: \\ud800: not declared for this device",
+        ]
+    )
+
+
+def test_a_message_the_database_refuses_costs_that_message_only(
+    ingester: Ingester, ingest_settings: Settings, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the escaping, a NUL in a metric key makes PostgreSQL refuse the whole batch.
+    monkeypatch.setattr("ingest.writer.clean_text", lambda text: text)
+    topic = native_message(prefix, {})[0]
+    poison = f'{{"time": "{now_iso()}", "readings": {{"no\\u0000x": 1}}}}'.encode()
+    good = [native_message(prefix, {"no2": n}, when=now_iso(-n)) for n in range(1, 6)]
+    publish(ingest_settings, [*good[:2], (topic, poison), *good[2:]])
+    wait_until(lambda: count(ingest_settings, "SELECT count(*) FROM quarantine") == 1)
+    wait_until(lambda: len(stored(ingest_settings)) == 5, what="the five good readings")
+    [(reason, payload)] = query(ingest_settings, "SELECT reason, payload FROM quarantine")
+    assert reason == reasons.INTERNAL_ERROR
+    assert bytes(payload) == poison
+
+
+def test_a_bad_message_delivered_twice_is_quarantined_once(
+    ingester: Ingester, ingest_settings: Settings, prefix: str
+) -> None:
+    bad = native_message(prefix, {"co2": 400, "no2": 3})
+    publish(ingest_settings, [bad])
+    wait_until(lambda: count(ingest_settings, "SELECT count(*) FROM quarantine") == 1)
+    publish(ingest_settings, [bad])
+    wait_until(lambda: ingester.stats.value("lamplighter_ingest_readings_duplicate_total") == 1)
+    assert count(ingest_settings, "SELECT count(*) FROM quarantine") == 1
+
+
+def test_the_ingester_exits_non_zero_when_its_writer_dies(
+    ingest_settings: Settings, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object, messages: object) -> None:
+        raise RuntimeError("a bug in the writer")
+
+    monkeypatch.setattr("ingest.writer.Writer.prepare", broken)
+    running = Ingester(ingest_settings)
+
+    def publish_once_subscribed() -> None:
+        wait_until(lambda: all(s.subscribed.is_set() for s in running.sources.values()))
+        publish(ingest_settings, [native_message(prefix, {"no2": 1})])
+
+    publisher = threading.Thread(target=publish_once_subscribed, daemon=True)
+    publisher.start()
+    # Crash-only: the process ends (and its supervisor starts a new one, whose session gets the
+    # unacknowledged message again) rather than stay up ingesting nothing.
+    assert running.run() == 1
+    publisher.join(10)
+    assert count(ingest_settings, "SELECT count(*) FROM readings") == 0

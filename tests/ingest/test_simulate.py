@@ -17,8 +17,12 @@ def test_lorawan_devices_speak_lorawan_formats_and_the_others_native_or_senml() 
     sources = [SourceSettings(name=f, format=f) for f in ("native", "senml", "ttn", "chirpstack")]
     routes = routes_for(DEVICES, sources, count=10)
     formats = {route.device.public_id: route.source.format for route in routes}
-    # Only the active devices: camden-aq-0001 and the LoRaWAN camden-lora-0001.
-    assert formats == {"camden-aq-0001": "senml", "camden-lora-0001": "chirpstack"}
+    # Only the active devices; a LoRaWAN device with no TTN id can only speak ChirpStack.
+    assert formats == {
+        "camden-aq-0001": "senml",
+        "camden-lora-0001": "chirpstack",
+        "camden-lora-0002": "chirpstack",
+    }
     only_native = routes_for(DEVICES, sources[:1], count=10)
     assert [r.device.public_id for r in only_native] == ["camden-aq-0001"]
 
