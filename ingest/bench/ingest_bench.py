@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -116,7 +118,13 @@ def publish_all(publisher: LoadPublisher, prefix: str, devices: list[str], total
     return time.perf_counter() - started
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def run_bench(settings: Settings, args: argparse.Namespace) -> int:
+    # SIGTERM unwinds like Ctrl-C, so that the ingester child is stopped, not left running.
+    signal.signal(signal.SIGTERM, _interrupt)
     started_here = []
     if not settings.database.url or not settings.mqtt.url:
         started_here = [s.name for s in localstack.start(settings) if s.changed]

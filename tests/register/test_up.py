@@ -30,6 +30,8 @@ def start_up(path: Path) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
+        # A group of its own, so that a failing test can stop `up` and all its children at once.
+        start_new_session=True,
     )
 
 
@@ -76,7 +78,7 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
         assert [s["running"] for s in states] == [False, False]
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         assert process.stdout is not None
         process.stdout.close()
@@ -93,7 +95,7 @@ def test_up_leaves_running_services_it_did_not_start(stack_config: Path) -> None
         assert process.wait(60) == 0
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         assert process.stdout is not None
         process.stdout.close()
