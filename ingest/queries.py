@@ -48,14 +48,21 @@ def create_staging_tables(conn: Conn) -> None:
     )
 
 
-def copy_staged_readings(conn: Conn, rows: Iterable[tuple[int, int, int, float]]) -> None:
-    """Binary COPY of (microseconds since 1970, device id, metric id, value) rows to staging."""
-    with conn.cursor().copy(
-        "COPY ingest_staging (time_us, device_id, metric_id, value) FROM STDIN (FORMAT BINARY)"
-    ) as copy:
-        copy.set_types(["int8", "int4", "int4", "float8"])
+def _copy_binary(conn: Conn, statement: str, types: list[str], rows: Iterable[Any]) -> None:
+    with conn.cursor().copy(statement) as copy:
+        copy.set_types(types)
         for row in rows:
             copy.write_row(row)
+
+
+def copy_staged_readings(conn: Conn, rows: Iterable[tuple[int, int, int, float]]) -> None:
+    """Binary COPY of (microseconds since 1970, device id, metric id, value) rows to staging."""
+    _copy_binary(
+        conn,
+        "COPY ingest_staging (time_us, device_id, metric_id, value) FROM STDIN (FORMAT BINARY)",
+        ["int8", "int4", "int4", "float8"],
+        rows,
+    )
 
 
 def insert_staged_readings(conn: Conn) -> int:
@@ -82,12 +89,12 @@ def copy_readings(conn: Conn, rows: Iterable[tuple[Any, int, int, float]]) -> No
 
     Not the ingester's path (a repeated row would fail it); the benchmark's ceiling.
     """
-    with conn.cursor().copy(
-        "COPY readings (time, device_id, metric_id, value) FROM STDIN (FORMAT BINARY)"
-    ) as copy:
-        copy.set_types(["timestamptz", "int4", "int4", "float8"])
-        for row in rows:
-            copy.write_row(row)
+    _copy_binary(
+        conn,
+        "COPY readings (time, device_id, metric_id, value) FROM STDIN (FORMAT BINARY)",
+        ["timestamptz", "int4", "int4", "float8"],
+        rows,
+    )
 
 
 def delete_all_readings(conn: Conn) -> None:
