@@ -1,1 +1,26 @@
-"""The Flask site: the public register, its exports and API, and the engineer console."""
+"""The public register on the web: a Flask application factory and its blueprints.
+
+`create_app` only wires things, in this order: settings, database, blueprints, command line.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from register import config
+from register.config import Settings
+from web import database
+from web.views import devices, errors, health
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The web application for these settings (by default, the config file's)."""
+    if settings is None:
+        settings = config.load(config.default_config_path())
+    app = Flask(__name__)
+    app.config["LAMPLIGHTER_SETTINGS"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    database.init_app(app, settings)
+    for blueprint in (health.blueprint, devices.blueprint, errors.blueprint):
+        app.register_blueprint(blueprint)
+    return app

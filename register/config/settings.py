@@ -210,6 +210,7 @@ class IngestSettings:
 class WebSettings:
     host: str = setting("127.0.0.1", "Address the web server listens on.")
     port: int = setting(8080, "Port the web server listens on.", check=_port)
+    workers: int = setting(2, "Web server worker processes.", check=_at_least_one)
     secret_key: str = setting(
         "",
         "Key that signs sessions and CSRF tokens. Empty: generated once under services.data_dir.",

@@ -24,6 +24,7 @@ def start_up(path: Path) -> subprocess.Popen[str]:
     env["LAMPLIGHTER_CONFIG"] = str(path)
     # The ingester's Prometheus endpoint, on a port of its own rather than the default 9108.
     env["LAMPLIGHTER_INGEST_METRICS_PORT"] = str(free_port())
+    env["LAMPLIGHTER_WEB_PORT"] = str(free_port())
     return subprocess.Popen(
         [sys.executable, "-m", "register.cli", "up"],
         stdout=subprocess.PIPE,
@@ -62,7 +63,7 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
         output = read_until(process, "Press Ctrl-C to stop")
         assert "postgresql  started" in output and "mosquitto   started" in output
         assert "applied migration 0002_readings" in output
-        assert "Lamplighter is up (ingest, simulate)" in output
+        assert "Lamplighter is up (ingest, simulate, web)" in output
         # The demo is live: the simulator publishes and the ingester stores what it accepts.
         deadline = time.monotonic() + 60
         stored = 0

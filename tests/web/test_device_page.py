@@ -1,0 +1,161 @@
+"""A device's page in plain English, and its JSON twin, from a real register."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+from register import db, devices
+from register.config import Settings
+from tests.register.factories import ADMIN, add_device
+
+HEADINGS = (
+    "What is this?",
+    "Why is it here?",
+    "What does it collect?",
+    "How long is data kept?",
+    "Who is responsible, and how do I ask a question?",
+    "Is the data open?",
+    "Is it working?",
+    "Does the system do what the register says?",
+    "What has changed?",
+)
+
+CAMERA_METRICS = [
+    {"key": "people_count", "label": "People passing", "unit": "count", "retention": "P30D",
+     "open_data": True},
+    {"key": "incident_clip", "label": "Incident video clip saved", "unit": "",
+     "value_kind": "boolean", "personal": True, "retention": "P31D"},
+]  # fmt: skip
+
+
+def add_camera(settings: Settings) -> None:
+    with db.connect(settings) as conn, conn.transaction():
+        add_device(
+            conn, "camden-cam-0001", name="Safety camera", technology=["video_camera"],
+            purposes=["safety_security"], data_types=["pixel_based_image", "personal"],
+            legal_basis="public_task", dpia_url="https://www.camden.gov.uk/dpia/cameras",
+            metrics=CAMERA_METRICS,
+        )  # fmt: skip
+
+
+def headings(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", html)]
+
+
+def test_a_device_page_answers_a_residents_questions_in_order(
+    client: FlaskClient, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_device(conn, "camden-aq-0001")
+    page = client.get("/devices/camden-aq-0001")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert headings(html) == list(HEADINGS)
+    assert '<html lang="en-GB">' in html
+    assert "This device does not collect personal data." in html
+    assert "Nitrogen dioxide" in html and "micrograms per cubic metre" in html
+    assert "30 days" in html and "1 year" in html
+    assert "London Borough of Camden is accountable for this device." in html
+    assert "Lamplighter has not heard from it." in html
+
+
+def test_personal_data_stands_out_with_its_legal_basis_and_dpia(
+    client: FlaskClient, web_settings: Settings
+) -> None:
+    add_camera(web_settings)
+    html = client.get("/devices/camden-cam-0001").get_data(as_text=True)
+    assert "This device collects personal data." in html
+    assert "Which law allows the personal data?" in headings(html)
+    assert "public task (Article 6(1)(e))" in html
+    assert 'href="https://www.camden.gov.uk/dpia/cameras"' in html
+    assert re.search(r'<tr class="personal">\s*<th scope="row">Incident video clip saved', html)
+    card = client.get("/devices/camden-cam-0001.json").get_json()
+    assert card["personal_data"]["metrics"] == ["incident_clip"]
+    assert card["open_data"]["metrics"] == ["people_count"]
+
+
+def test_the_json_twin_carries_the_same_card(client: FlaskClient, web_settings: Settings) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_device(conn, "camden-aq-0001")
+    answer = client.get("/devices/camden-aq-0001.json")
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    card = answer.get_json()
+    assert card["public_id"] == "camden-aq-0001"
+    assert [p["id"] for p in card["purposes"]] == ["health", "planning_decision_making"]
+    assert card["purposes"][0]["explanation"]
+    assert [(m["key"], m["retention_text"]) for m in card["metrics"]] == [
+        ("no2", "30 days"), ("pm2_5", "1 year")
+    ]  # fmt: skip
+    assert card["responsible"]["organisation"]["name"] == "London Borough of Camden"
+    assert card["compliance"]["refused_total"] == 0
+
+
+def test_compliance_shows_refused_data_and_the_oldest_reading_against_retention(
+    client: FlaskClient, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        device_id = add_device(conn, "camden-aq-0001")
+        [(no2,)] = conn.execute(
+            "SELECT id FROM device_metrics WHERE device_id = %s AND key = 'no2'", (device_id,)
+        ).fetchall()
+        conn.execute(
+            "INSERT INTO readings VALUES (now() - interval '29 days', %s, %s, 20), "
+            "(now() - interval '1 day', %s, %s, 21)",
+            (device_id, no2, device_id, no2),
+        )
+        for reason in ("undeclared_metric", "undeclared_metric", "unit_mismatch"):
+            conn.execute(
+                "INSERT INTO quarantine (source, topic, payload, payload_size, reason, message, "
+                "device_id) VALUES ('native', 't', 'x', 1, %s, 'test', %s)",
+                (reason, device_id),
+            )
+        conn.execute(
+            "INSERT INTO device_activity VALUES (%s, now() - interval '2 minutes', now())",
+            (device_id,),
+        )
+    card = client.get("/devices/camden-aq-0001.json").get_json()
+    compliance = card["compliance"]
+    assert compliance["refused_total"] == 3
+    assert compliance["refused_by_reason"] == {"undeclared_metric": 2, "unit_mismatch": 1}
+    no2_check, pm_check = compliance["retention"]
+    assert no2_check["key"] == "no2" and round(no2_check["oldest_stored_days"]) == 29
+    assert no2_check["declared_days"] == 30 and no2_check["within_retention"] is True
+    assert pm_check["oldest_stored_days"] is None and pm_check["within_retention"] is True
+    html = client.get("/devices/camden-aq-0001").get_data(as_text=True)
+    assert "<strong>3</strong> messages" in html
+    assert "29.0 days" in html and "Last heard from at" in html
+
+
+def test_a_change_to_retention_shows_in_the_public_history(
+    client: FlaskClient, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_device(conn, "camden-aq-0001")
+        entry = devices.get_device(conn, "camden-aq-0001")
+        assert entry is not None
+        entry["metrics"][0]["retention"] = "P14D"
+        devices.update_device(conn, "camden-aq-0001", entry, ADMIN)
+    card = client.get("/devices/camden-aq-0001.json").get_json()
+    assert [event["action"] for event in card["history"]] == ["create", "update"]
+    assert "metrics.no2.retention" in card["history"][1]["changes"]
+    assert "test administrator" not in str(card["history"]), "people's names are not public"
+    html = client.get("/devices/camden-aq-0001").get_data(as_text=True)
+    assert "metrics.no2.retention" in html
+
+
+def test_an_unknown_device_is_a_404_page_or_a_json_problem(client: FlaskClient) -> None:
+    page = client.get("/devices/camden-aq-9999")
+    assert page.status_code == 404
+    assert "There is no device &#39;camden-aq-9999&#39; in the register." in page.get_data(
+        as_text=True
+    )
+    problem = client.get("/devices/camden-aq-9999.json")
+    assert problem.status_code == 404 and problem.mimetype == "application/problem+json"
+    assert problem.get_json() == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "There is no device 'camden-aq-9999' in the register.",
+    }

@@ -1,0 +1,166 @@
+"""A device's plain-English card: one dict, rendered as the HTML page and as its JSON twin.
+
+It answers the questions a resident asks of a sensor on a lamp post: what is it, why is it
+here, what does it collect, how long is that kept, who is responsible, and whether the system
+does what the register says (compliance: data refused, oldest reading against retention).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from register import audit, retention, vocab
+from register.devices import get_device
+from register.queries import Conn
+from register.queries import registry as register_queries
+from web import queries
+
+STATUS_TEXT = {
+    "planned": "Planned: not installed yet, so it collects nothing.",
+    "active": "Active: installed and collecting data.",
+    "suspended": "Suspended: installed, but not collecting data for now.",
+    "decommissioned": "Decommissioned: removed from service; it collects nothing.",
+}
+# UK GDPR Article 6(1): the lawful bases, in plain English.
+LEGAL_BASIS_TEXT = {
+    "consent": "People have given their consent (UK GDPR Article 6(1)(a)).",
+    "contract": "It is needed for a contract with the people concerned (Article 6(1)(b)).",
+    "legal_obligation": "The law requires the organisation to do it (Article 6(1)(c)).",
+    "vital_interests": "It protects someone's life (Article 6(1)(d)).",
+    "public_task": "It is part of the organisation's public task (Article 6(1)(e)).",
+    "legitimate_interests": (
+        "The organisation's legitimate interests, weighed against people's rights "
+        "(Article 6(1)(f))."
+    ),
+}
+TERM_FIELDS = {
+    "technology": "technology",
+    "purposes": "purpose",
+    "data_types": "data_type",
+    "processing": "processing",
+    "storage": "storage",
+    "access": "access",
+}
+
+
+def _terms(category: str, ids: list[str]) -> list[dict[str, Any]]:
+    found = []
+    for term_id in ids:
+        term = vocab.term(category, term_id)
+        found.append(
+            {
+                "id": term_id,
+                "name": term.name if term else term_id,
+                "explanation": term.explanation if term else "",
+                "local": bool(term and term.local),
+            }
+        )
+    return found
+
+
+def _unit_text(unit: str) -> str:
+    known = vocab.units().get(unit)
+    return known.description if known else unit
+
+
+def build(conn: Conn, public_id: str, *, retention_job_seconds: int) -> dict[str, Any] | None:
+    """The card of one device, or None when the register has no such device."""
+    row = register_queries.get_device_row(conn, public_id)
+    entry = get_device(conn, public_id)
+    if row is None or entry is None:
+        return None
+    organisation = register_queries.get_organisation(conn, entry["organisation"]) or {}
+    metrics = [_metric(m) for m in entry["metrics"]]
+    personal = [m for m in metrics if m["personal"]]
+    activity = queries.get_device_activity(conn, row["id"]) or {}
+    refused = queries.count_quarantined_by_reason(conn, row["id"])
+    oldest = queries.list_oldest_readings(conn, row["id"])
+    card: dict[str, Any] = {
+        "public_id": public_id,
+        "url": f"/devices/{public_id}",
+        "name": entry["name"],
+        "status": entry["status"],
+        "status_text": STATUS_TEXT[entry["status"]],
+        "place": entry["place"],
+        "location": {"latitude": entry["latitude"], "longitude": entry["longitude"]},
+        "description": entry.get("description") or "",
+        "installed_on": entry.get("installed_on"),
+        "decommissioned_on": entry.get("decommissioned_on"),
+    }
+    for field, category in TERM_FIELDS.items():
+        card[field] = _terms(category, entry.get(field) or [])
+    card["metrics"] = metrics
+    card["personal_data"] = {
+        "collected": bool(personal),
+        "metrics": [m["key"] for m in personal],
+        "legal_basis": entry.get("legal_basis"),
+        "legal_basis_text": LEGAL_BASIS_TEXT.get(entry.get("legal_basis") or "", ""),
+        "dpia_url": entry.get("dpia_url"),
+    }
+    card["open_data"] = {"metrics": [m["key"] for m in metrics if m["open_data"]]}
+    card["responsible"] = {
+        "organisation": {
+            "slug": organisation.get("slug"),
+            "name": organisation.get("name"),
+            "contact_email": organisation.get("contact_email"),
+            "privacy_notice_url": organisation.get("privacy_notice_url"),
+            "dpo_contact": organisation.get("dpo_contact"),
+        },
+        "contact_email": entry.get("contact_email") or organisation.get("contact_email"),
+    }
+    card["live"] = {
+        "last_seen_at": activity.get("last_seen_at"),
+        "last_stored_at": activity.get("last_stored_at"),
+    }
+    card["compliance"] = _compliance(metrics, refused, oldest, retention_job_seconds)
+    card["history"] = audit.public_history(conn, "device", row["id"])
+    return card
+
+
+def _metric(metric: dict[str, Any]) -> dict[str, Any]:
+    period = retention.parse(metric["retention"])
+    boolean = metric["value_kind"] == "boolean"
+    return {
+        "key": metric["key"],
+        "label": metric["label"],
+        "unit": metric["unit"],
+        "unit_text": "yes or no" if boolean else _unit_text(metric["unit"]),
+        "value_kind": metric["value_kind"],
+        "personal": metric["personal"],
+        "retention": metric["retention"],
+        "retention_text": retention.describe(period),
+        "retention_days": period.total_seconds() / 86400,
+        "open_data": metric["open_data"],
+    }
+
+
+def _compliance(
+    metrics: list[dict[str, Any]],
+    refused: dict[str, int],
+    oldest: dict[str, datetime | None],
+    retention_job_seconds: int,
+) -> dict[str, Any]:
+    """Proof of the trust rules: what was refused, and each metric's oldest stored reading."""
+    now = datetime.now(UTC)
+    slack_days = retention_job_seconds / 86400
+    checks = []
+    for metric in metrics:
+        since = oldest.get(metric["key"])
+        age_days = (now - since).total_seconds() / 86400 if since else None
+        checks.append(
+            {
+                "key": metric["key"],
+                "oldest_stored_at": since,
+                "oldest_stored_days": None if age_days is None else round(age_days, 1),
+                "declared_days": metric["retention_days"],
+                "within_retention": age_days is None
+                or age_days <= metric["retention_days"] + slack_days,
+            }
+        )
+    return {
+        "refused_total": sum(refused.values()),
+        "refused_by_reason": refused,
+        "retention": checks,
+        "all_within_retention": all(c["within_retention"] for c in checks),
+    }

@@ -1,0 +1,8 @@
+"""The WSGI entry point for servers run outside `lamplighter web`: `gunicorn web.wsgi:app`.
+
+Settings come from $LAMPLIGHTER_CONFIG (or ./config.toml) and LAMPLIGHTER_* variables.
+"""
+
+from web import create_app
+
+app = create_app()
