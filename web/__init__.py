@@ -10,7 +10,7 @@ from flask import Flask
 from register import config
 from register.config import Settings
 from web import database
-from web.views import devices, errors, health
+from web.views import devices, errors, health, home
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -21,6 +21,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["LAMPLIGHTER_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
     database.init_app(app, settings)
-    for blueprint in (health.blueprint, devices.blueprint, errors.blueprint):
+    for blueprint in (home.blueprint, devices.blueprint, health.blueprint, errors.blueprint):
         app.register_blueprint(blueprint)
     return app

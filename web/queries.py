@@ -53,3 +53,49 @@ def list_oldest_readings(conn: Conn, device_id: int) -> dict[str, datetime | Non
 def database_answers(conn: Conn) -> bool:
     """Whether the database answers a trivial query."""
     return conn.execute("SELECT 1").fetchone() == (1,)
+
+
+_LIST_FILTERS = """
+      FROM devices d
+      JOIN organisations o ON o.id = d.organisation_id
+     WHERE (%(q)s::text IS NULL OR (d.name || ' ' || d.place || ' ' || d.public_id || ' '
+                                   || d.description || ' ' || o.name) ILIKE %(q)s)
+       AND (%(purpose)s::text IS NULL OR %(purpose)s = ANY (d.purposes))
+       AND (%(technology)s::text IS NULL OR %(technology)s = ANY (d.technology))
+       AND (%(organisation)s::text IS NULL OR o.slug = %(organisation)s)
+       AND (%(status)s::text IS NULL OR d.status = %(status)s)
+       AND (%(personal)s::boolean IS NULL OR %(personal)s = EXISTS (
+               SELECT FROM device_metrics m
+                WHERE m.device_id = d.id AND m.personal AND m.withdrawn_at IS NULL))
+"""
+
+
+def list_device_summaries(
+    conn: Conn, filters: dict[str, Any], limit: int | None, offset: int
+) -> list[dict[str, Any]]:
+    """Devices matching the filters, by organisation and public id, one summary row each."""
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            """SELECT d.public_id, d.name, d.status, d.place, d.latitude, d.longitude,
+                  d.purposes, d.technology, o.slug AS organisation, o.name AS organisation_name,
+                  EXISTS (SELECT FROM device_metrics m WHERE m.device_id = d.id AND m.personal
+                                                         AND m.withdrawn_at IS NULL) AS personal
+        """
+            + _LIST_FILTERS
+            + " ORDER BY o.slug, d.public_id LIMIT %(limit)s OFFSET %(offset)s",
+            {**filters, "limit": limit, "offset": offset},
+        )
+        .fetchall()
+    )
+
+
+def count_devices_matching(conn: Conn, filters: dict[str, Any]) -> int:
+    """How many devices match the filters."""
+    row = conn.execute("SELECT count(*) " + _LIST_FILTERS, filters).fetchone()
+    return int(row[0]) if row else 0
+
+
+def list_organisation_slugs(conn: Conn) -> list[tuple[str, str]]:
+    """Every organisation's (slug, name), by name."""
+    return conn.execute("SELECT slug, name FROM organisations ORDER BY name").fetchall()

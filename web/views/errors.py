@@ -13,7 +13,7 @@ blueprint = Blueprint("errors", __name__)
 
 
 def _wants_json() -> bool:
-    return request.path.endswith((".json", ".geojson")) or request.path.startswith("/api/")
+    return request.path.endswith((".json", ".geojson", ".csv")) or request.path.startswith("/api/")
 
 
 @blueprint.app_errorhandler(HTTPException)

@@ -1,0 +1,136 @@
+"""The home page's list: search and filters as a plain HTML form, and the list's data twins."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from markupsafe import escape
+
+from ingest.bench.bench_register import add_bench_devices
+from register import db
+from register.config import Settings
+from tests.register.factories import add_device
+
+
+@pytest.fixture
+def register(web_settings: Settings) -> Settings:
+    """Three Camden devices (one a camera with personal data, one planned) and one in Hackney."""
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_device(conn, "camden-aq-0001")
+        add_device(conn, "camden-aq-0002", status="planned", place="lamp post 7, Kentish Town Road")
+        add_device(
+            conn, "camden-cam-0001", name="Safety camera", technology=["video_camera"],
+            purposes=["safety_security"], data_types=["pixel_based_image", "personal"],
+            legal_basis="public_task", dpia_url="https://www.camden.gov.uk/dpia",
+            metrics=[{"key": "clip", "label": "Clip saved", "unit": "", "value_kind": "boolean",
+                      "personal": True, "retention": "P31D"}],
+        )  # fmt: skip
+        add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
+    return web_settings
+
+
+def listed(client: FlaskClient, query: str = "") -> list[str]:
+    answer = client.get(f"/devices.json{query}")
+    assert answer.status_code == 200, answer.get_json()
+    return [d["public_id"] for d in answer.get_json()["devices"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["camden-aq-0001", "camden-aq-0002", "camden-cam-0001", "hackney-aq-0001"]),
+        ("?q=kentish", ["camden-aq-0002"]),
+        ("?q=HACKNEY", ["hackney-aq-0001"]),
+        ("?purpose=safety_security", ["camden-cam-0001"]),
+        ("?technology=air_quality&organisation=camden", ["camden-aq-0001", "camden-aq-0002"]),
+        ("?personal=yes", ["camden-cam-0001"]),
+        ("?personal=no&status=planned", ["camden-aq-0002"]),
+        ("?q=&purpose=&personal=", ["camden-aq-0001", "camden-aq-0002", "camden-cam-0001",
+                                    "hackney-aq-0001"]),
+    ],
+)  # fmt: skip
+def test_each_filter_narrows_the_list(
+    client: FlaskClient, register: Settings, query: str, expected: list[str]
+) -> None:
+    assert listed(client, query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?colour=red", "unknown filter 'colour'"),
+        (
+            "?purpose=safety",
+            "purpose: 'safety' is not a DTPR purpose; did you mean safety_security?",
+        ),
+        ("?technology=drone", "technology: 'drone' is not a DTPR technology"),
+        ("?status=broken", "status: 'broken' must be one of planned, active, suspended"),
+        ("?personal=maybe", "personal: 'maybe' must be yes or no"),
+        ("?organisation=narnia", "organisation: no organisation 'narnia' in the register"),
+        ("?page=0", "page: must be a whole number from 1"),
+        ("?page=two", "page: must be a whole number from 1"),
+    ],
+)
+def test_a_filter_that_cannot_be_right_is_a_400_that_says_why(
+    client: FlaskClient, register: Settings, query: str, message: str
+) -> None:
+    for path in ("/devices.json", "/devices.geojson", "/devices.csv"):
+        answer = client.get(path + query)
+        assert answer.status_code == 400
+        assert answer.mimetype == "application/problem+json"
+        assert message in answer.get_json()["detail"]
+    page = client.get("/" + query)
+    assert page.status_code == 400
+    assert str(escape(message)) in page.get_data(as_text=True)
+
+
+def test_the_home_page_form_works_without_javascript(
+    client: FlaskClient, register: Settings
+) -> None:
+    html = client.get("/?personal=yes&organisation=camden").get_data(as_text=True)
+    assert '<form method="get" action="/"' in html
+    assert "1 sensor</h2>" in html
+    assert '<a href="/devices/camden-cam-0001">Safety camera</a>' in html
+    assert '<option value="yes" selected>' in html
+    assert '<option value="camden" selected>' in html
+    # Every control has a label.
+    ids = re.findall(r'<(?:input|select)[^>]* id="([^"]+)"', html)
+    assert ids and all(f'<label for="{i}">' in html for i in ids)
+    assert 'href="/devices.csv?personal=yes&amp;organisation=camden"' in html
+
+
+def test_the_list_pages_by_fifty(client: FlaskClient, web_settings: Settings) -> None:
+    with db.connect(web_settings) as conn:
+        add_bench_devices(conn, 55)
+    first = client.get("/devices.json").get_json()
+    assert (first["total"], first["pages"], len(first["devices"])) == (55, 2, 50)
+    second = client.get("/devices.json?page=2").get_json()
+    assert len(second["devices"]) == 5
+    assert not set(d["public_id"] for d in first["devices"]) & set(
+        d["public_id"] for d in second["devices"]
+    )
+    html = client.get("/").get_data(as_text=True)
+    assert "Page 1 of 2." in html and 'href="/?page=2">Next page</a>' in html
+
+
+def test_geojson_and_csv_export_every_match(client: FlaskClient, register: Settings) -> None:
+    geojson = client.get("/devices.geojson?organisation=camden")
+    assert geojson.mimetype == "application/geo+json"
+    collection = geojson.get_json()
+    assert collection["type"] == "FeatureCollection"
+    assert [f["id"] for f in collection["features"]] == [
+        "camden-aq-0001", "camden-aq-0002", "camden-cam-0001"
+    ]  # fmt: skip
+    first = collection["features"][0]
+    assert first["geometry"] == {"type": "Point", "coordinates": [-0.1426, 51.539]}
+    assert first["properties"]["personal_data"] is False
+    answer = client.get("/devices.csv?personal=yes")
+    assert answer.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    assert [(r["public_id"], r["personal_data"], r["purposes"]) for r in rows] == [
+        ("camden-cam-0001", "yes", "safety_security")
+    ]
