@@ -10,7 +10,7 @@ from flask import Flask
 from register import config
 from register.config import Settings
 from web import database
-from web.views import devices, errors, health, home
+from web.views import devices, errors, health, home, organisations
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["LAMPLIGHTER_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
     database.init_app(app, settings)
-    for blueprint in (home.blueprint, devices.blueprint, health.blueprint, errors.blueprint):
-        app.register_blueprint(blueprint)
+    blueprints = (home, devices, organisations, health, errors)
+    for module in blueprints:
+        app.register_blueprint(module.blueprint)
     return app

@@ -99,3 +99,40 @@ def count_devices_matching(conn: Conn, filters: dict[str, Any]) -> int:
 def list_organisation_slugs(conn: Conn) -> list[tuple[str, str]]:
     """Every organisation's (slug, name), by name."""
     return conn.execute("SELECT slug, name FROM organisations ORDER BY name").fetchall()
+
+
+def get_organisation_summary(conn: Conn, slug: str) -> dict[str, Any] | None:
+    """An organisation's transparency figures: devices by status, personal data, refusals."""
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            """SELECT o.id, o.slug,
+                  count(d.id) AS devices,
+                  count(d.id) FILTER (WHERE d.status = 'active') AS active,
+                  count(d.id) FILTER (WHERE d.status = 'planned') AS planned,
+                  count(d.id) FILTER (WHERE d.status = 'suspended') AS suspended,
+                  count(d.id) FILTER (WHERE d.status = 'decommissioned') AS decommissioned,
+                  count(d.id) FILTER (WHERE EXISTS (
+                      SELECT FROM device_metrics m WHERE m.device_id = d.id AND m.personal
+                                                     AND m.withdrawn_at IS NULL))
+                      AS personal_data_devices,
+                  (SELECT count(*) FROM quarantine q JOIN devices qd ON qd.id = q.device_id
+                    WHERE qd.organisation_id = o.id) AS refused
+             FROM organisations o
+             LEFT JOIN devices d ON d.organisation_id = o.id
+            WHERE o.slug = %s
+            GROUP BY o.id""",
+            (slug,),
+        )
+        .fetchone()
+    )
+
+
+def list_organisation_purposes(conn: Conn, organisation_id: int) -> list[tuple[str, int]]:
+    """The purposes an organisation's devices serve, most common first, with device counts."""
+    return conn.execute(
+        """SELECT purpose, count(*) FROM devices, unnest(purposes) AS purpose
+            WHERE organisation_id = %s AND status <> 'decommissioned'
+            GROUP BY purpose ORDER BY count(*) DESC, purpose""",
+        (organisation_id,),
+    ).fetchall()

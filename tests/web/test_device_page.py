@@ -57,7 +57,7 @@ def test_a_device_page_answers_a_residents_questions_in_order(
     assert "This device does not collect personal data." in html
     assert "Nitrogen dioxide" in html and "micrograms per cubic metre" in html
     assert "30 days" in html and "1 year" in html
-    assert "London Borough of Camden is accountable for this device." in html
+    assert '<a href="/organisations/camden">London Borough of Camden</a> is accountable' in html
     assert "Lamplighter has not heard from it." in html
 
 
