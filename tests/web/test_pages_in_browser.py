@@ -1,0 +1,78 @@
+"""The public pages in real headless Chromium: sections, the no-JavaScript search, and axe-core
+accessibility checks (WCAG 2.2 AA rules) with zero violations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from register import db
+from register.config import Settings
+from tests.register.factories import add_device
+from tests.web.test_device_page import HEADINGS, add_camera
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture
+def register(web_settings: Settings) -> Settings:
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_device(conn, "camden-aq-0001")
+        add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
+    add_camera(web_settings)
+    return web_settings
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+def test_a_device_page_shows_each_plain_english_section(
+    page: Page, live_server: str, register: Settings
+) -> None:
+    page.goto(f"{live_server}/devices/camden-cam-0001")
+    shown = page.get_by_role("heading", level=2).all_inner_texts()
+    assert [h for h in shown if h in HEADINGS] == list(HEADINGS)
+    assert "Which law allows the personal data?" in shown
+    assert page.get_by_text("This device collects personal data.").is_visible()
+    assert page.locator("html").get_attribute("lang") == "en-GB"
+
+
+def test_the_search_works_without_javascript(
+    browser: Browser, live_server: str, register: Settings
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(live_server)
+        page.get_by_label("Place, street, organisation or device").fill("mare street")
+        page.get_by_label("Personal data").select_option("no")
+        page.get_by_role("button", name="Show sensors").click()
+        page.wait_for_url("**/?q=mare+street*")
+        assert page.get_by_role("heading", name="1 sensor").is_visible()
+        page.get_by_role("link", name="Air quality monitor").click()
+        assert page.url.endswith("/devices/hackney-aq-0001")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/devices/camden-cam-0001", "/devices/camden-aq-0001", "/organisations/camden",
+             "/about"],
+)  # fmt: skip
+def test_axe_finds_no_accessibility_violations(
+    page: Page, live_server: str, register: Settings, path: str
+) -> None:
+    page.goto(live_server + path)
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    problems = [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} element(s))"
+        for v in results.response["violations"]
+    ]
+    assert problems == []
