@@ -8,12 +8,12 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
 
-.PHONY: run test lint install venv services-stop clean
+.PHONY: run test lint install venv assets services-stop clean
 
-run: install venv
+run: install venv assets
 	$(LL) up
 
-test: install venv
+test: install venv assets
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -31,6 +31,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Leaflet and its marker clustering, from the npm registry (checked against npm's integrity
+# hashes) into web/static/vendor/; nothing happens when they are already there.
+assets: venv
+	$(PY) -m web.assets
 
 services-stop: venv
 	$(LL) services stop

@@ -211,6 +211,13 @@ class WebSettings:
     host: str = setting("127.0.0.1", "Address the web server listens on.")
     port: int = setting(8080, "Port the web server listens on.", check=_port)
     workers: int = setting(2, "Web server worker processes.", check=_at_least_one)
+    tile_url: str = setting(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "Map tile URL template; without a network the map shows its markers on a blank ground.",
+    )
+    tile_attribution: str = setting(
+        "© OpenStreetMap contributors", "Credit shown on the map for its tiles."
+    )
     secret_key: str = setting(
         "",
         "Key that signs sessions and CSRF tokens. Empty: generated once under services.data_dir.",

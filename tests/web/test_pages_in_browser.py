@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Route
 
 from register import db
 from register.config import Settings
@@ -70,9 +70,32 @@ def test_axe_finds_no_accessibility_violations(
     page: Page, live_server: str, register: Settings, path: str
 ) -> None:
     page.goto(live_server + path)
+    if path == "/":
+        page.wait_for_selector("#map[data-markers]")
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
     problems = [
-        f"{v['id']}: {v['help']} ({len(v['nodes'])} element(s))"
+        f"{v['id']}: {v['help']} ({[(n['target'], n['html'][:150]) for n in v['nodes']]})"
         for v in results.response["violations"]
     ]
     assert problems == []
+
+
+def test_the_home_map_shows_every_marker_with_no_network(
+    page: Page, live_server: str, register: Settings
+) -> None:
+    outside: list[str] = []
+
+    def only_this_site(route: Route) -> None:
+        if route.request.url.startswith(live_server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_site)
+    page.goto(live_server)
+    page.wait_for_selector("#map[data-markers]")
+    assert page.get_attribute("#map", "data-markers") == "3"
+    # Devices close together are drawn as one cluster, so there is at least one icon.
+    assert page.locator(".leaflet-marker-icon").first.is_visible()
+    assert outside and all("tile.openstreetmap.org" in url for url in outside), outside

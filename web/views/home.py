@@ -7,7 +7,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from register import vocab
 from register.queries import Conn
@@ -32,6 +32,7 @@ def _read_filters(conn: Conn) -> tuple[device_list.Filters, list[tuple[str, str]
 
 @blueprint.get("/")
 def home() -> str:
+    settings = current_app.config["LAMPLIGHTER_SETTINGS"]
     with database.connection() as conn:
         filters, organisations = _read_filters(conn)
         listing = device_list.page(conn, filters)
@@ -42,6 +43,8 @@ def home() -> str:
         purposes=vocab.terms("purpose"),
         technologies=vocab.terms("technology"),
         statuses=STATUSES,
+        tile_url=settings.web.tile_url,
+        tile_attribution=settings.web.tile_attribution,
     )
 
 
