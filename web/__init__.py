@@ -10,6 +10,7 @@ from flask import Flask
 from register import config
 from register.config import Settings
 from web import database
+from web.json_provider import IsoJSONProvider
 from web.views import devices, errors, health, home, organisations
 
 
@@ -19,7 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings = config.load(config.default_config_path())
     app = Flask(__name__)
     app.config["LAMPLIGHTER_SETTINGS"] = settings
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = IsoJSONProvider(app)
     database.init_app(app, settings)
     blueprints = (home, devices, organisations, health, errors)
     for module in blueprints:

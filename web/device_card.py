@@ -110,12 +110,20 @@ def build(conn: Conn, public_id: str, *, retention_job_seconds: int) -> dict[str
         "contact_email": entry.get("contact_email") or organisation.get("contact_email"),
     }
     card["live"] = {
-        "last_seen_at": activity.get("last_seen_at"),
-        "last_stored_at": activity.get("last_stored_at"),
+        "last_seen_at": _utc(activity.get("last_seen_at")),
+        "last_stored_at": _utc(activity.get("last_stored_at")),
     }
     card["compliance"] = _compliance(metrics, refused, oldest, retention_job_seconds)
-    card["history"] = audit.public_history(conn, "device", row["id"])
+    card["history"] = [
+        {**event, "at": _utc(event["at"])}
+        for event in audit.public_history(conn, "device", row["id"])
+    ]
     return card
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Times are shown in UTC, whatever the database session's time zone."""
+    return moment.astimezone(UTC) if moment is not None else None
 
 
 def _metric(metric: dict[str, Any]) -> dict[str, Any]:

@@ -159,3 +159,15 @@ def test_an_unknown_device_is_a_404_page_or_a_json_problem(client: FlaskClient) 
         "status": 404,
         "detail": "There is no device 'camden-aq-9999' in the register.",
     }
+
+
+def test_json_twins_give_times_in_iso_8601_utc(client: FlaskClient, web_settings: Settings) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        device_id = add_device(conn, "camden-aq-0001")
+        conn.execute(
+            "INSERT INTO device_activity VALUES (%s, '2026-11-22 21:15:00+01', NULL)", (device_id,)
+        )
+    card = client.get("/devices/camden-aq-0001.json").get_json()
+    assert card["live"]["last_seen_at"] == "2026-11-22T20:15:00Z"
+    assert card["installed_on"] == "2026-03-01"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", card["history"][0]["at"])
