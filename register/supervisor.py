@@ -99,7 +99,10 @@ class Supervisor:
             child.next_start = now + delay
         if now >= child.next_start:
             log.info("starting %s", child.name)
-            child.process = subprocess.Popen(child.argv)
+            # A session of its own: Ctrl-C in a terminal reaches only the supervisor, which then
+            # stops each child with SIGTERM, rather than every process getting SIGINT at once
+            # (gunicorn's workers, for one, do not exit cleanly on that).
+            child.process = subprocess.Popen(child.argv, start_new_session=True)
             child.started_at = now
 
     def stop_all(self, timeout: float = 20.0) -> None:
