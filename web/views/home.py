@@ -16,8 +16,20 @@ from web import database, device_list, queries
 
 blueprint = Blueprint("home", __name__)
 
-CSV_COLUMNS = ("public_id", "name", "status", "place", "latitude", "longitude", "organisation",
-               "organisation_name", "purposes", "technology", "personal_data", "url")  # fmt: skip
+CSV_COLUMNS = (
+    "public_id",
+    "name",
+    "status",
+    "place",
+    "latitude",
+    "longitude",
+    "organisation",
+    "organisation_name",
+    "purposes",
+    "technology",
+    "personal_data",
+    "url",
+)
 
 
 def _read_filters(conn: Conn) -> tuple[device_list.Filters, list[tuple[str, str]]]:
@@ -86,8 +98,12 @@ def devices_csv() -> Response:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for d in devices:
-        row = {**d, "purposes": " ".join(d["purposes"]), "technology": " ".join(d["technology"]),
-               "personal_data": "yes" if d["personal_data"] else "no"}  # fmt: skip
+        row = {
+            **d,
+            "purposes": " ".join(d["purposes"]),
+            "technology": " ".join(d["technology"]),
+            "personal_data": "yes" if d["personal_data"] else "no",
+        }
         writer.writerow([row[c] for c in CSV_COLUMNS])
     return Response(
         out.getvalue(),
