@@ -19,7 +19,20 @@ from web import queries
 
 PAGE_SIZE = 50
 PERSONAL_CHOICES = {"yes": True, "no": False}
-FILTER_NAMES = ("q", "purpose", "technology", "personal", "organisation", "status", "page")
+FILTER_NAMES = (
+    "q",
+    "purpose",
+    "technology",
+    "personal",
+    "organisation",
+    "status",
+    "near",
+    "radius",
+    "page",
+)
+DEFAULT_RADIUS = 500.0
+MAX_RADIUS = 5000.0
+METRES_PER_DEGREE = 111_320.0  # of latitude, and of longitude at the equator
 
 
 class BadFilter(ValueError):
@@ -34,11 +47,32 @@ class Filters:
     personal: bool | None = None
     organisation: str | None = None
     status: str | None = None
+    near: tuple[float, float] | None = None
+    radius: float = DEFAULT_RADIUS
     page: int = 1
 
     def query_values(self) -> dict[str, Any]:
         """The values for `queries.list_device_summaries`."""
+        box: dict[str, float | None] = dict.fromkeys(
+            ("lat", "lon", "south", "north", "west", "east", "radius")
+        )
+        if self.near is not None:
+            lat, lon = self.near
+            dlat = self.radius / METRES_PER_DEGREE
+            # Near the poles a degree of longitude shrinks to nothing: take the whole circle.
+            cos_lat = math.cos(math.radians(lat))
+            dlon = 180.0 if cos_lat < 0.01 else min(180.0, dlat / cos_lat)
+            box = {
+                "lat": lat,
+                "lon": lon,
+                "south": lat - dlat,
+                "north": lat + dlat,
+                "west": lon - dlon,
+                "east": lon + dlon,
+                "radius": self.radius,
+            }
         return {
+            **box,
             "q": f"%{self.q}%" if self.q else None,
             "purpose": self.purpose,
             "technology": self.technology,
@@ -56,6 +90,8 @@ class Filters:
             "personal": None if self.personal is None else ("yes" if self.personal else "no"),
             "organisation": self.organisation,
             "status": self.status,
+            "near": f"{self.near[0]:g},{self.near[1]:g}" if self.near else None,
+            "radius": f"{self.radius:g}" if self.near and self.radius != DEFAULT_RADIUS else None,
         }
         return {k: v for k, v in args.items() if v}
 
@@ -83,6 +119,7 @@ def read_filters(args: Mapping[str, str], organisations: list[str]) -> Filters:
     organisation = values.get("organisation")
     if organisation is not None and organisation not in organisations:
         raise BadFilter(f"organisation: no organisation {organisation[:60]!r} in the register")
+    near, radius = _near(values.get("near"), values.get("radius"))
     try:
         page = int(values.get("page", "1"))
     except ValueError:
@@ -100,8 +137,40 @@ def read_filters(args: Mapping[str, str], organisations: list[str]) -> Filters:
         personal=None if personal is None else PERSONAL_CHOICES[personal],
         organisation=organisation,
         status=status,
+        near=near,
+        radius=radius,
         page=page,
     )
+
+
+def _near(near: str | None, radius: str | None) -> tuple[tuple[float, float] | None, float]:
+    """The point and radius of a "near me" search, checked."""
+    if near is None:
+        if radius is not None:
+            raise BadFilter("radius: only applies with near=latitude,longitude")
+        return None, DEFAULT_RADIUS
+    parts = near.split(",")
+    try:
+        lat, lon = (float(p) for p in parts)
+    except ValueError:
+        raise BadFilter(
+            f"near: {near[:40]!r} must be latitude,longitude in degrees, e.g. 51.5390,-0.1426"
+        ) from None
+    if not (math.isfinite(lat) and -90 <= lat <= 90):
+        raise BadFilter(f"near: latitude {lat:g} is out of range (-90 to 90)")
+    if not (math.isfinite(lon) and -180 <= lon <= 180):
+        raise BadFilter(f"near: longitude {lon:g} is out of range (-180 to 180)")
+    if radius is None:
+        return (lat, lon), DEFAULT_RADIUS
+    try:
+        metres = float(radius)
+    except ValueError:
+        raise BadFilter(f"radius: {radius[:20]!r} must be a number of metres") from None
+    if not (math.isfinite(metres) and metres > 0):
+        raise BadFilter("radius: must be a number of metres above 0")
+    if metres > MAX_RADIUS:
+        raise BadFilter(f"radius: {metres:g} m is too large; the largest is {MAX_RADIUS:g} m")
+    return (lat, lon), metres
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +188,7 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
         "purposes": row["purposes"],
         "technology": row["technology"],
         "personal_data": row["personal"],
+        "distance_m": None if row["distance"] is None else round(row["distance"]),
     }
 
 
@@ -133,6 +203,10 @@ def page(conn: Conn, filters: Filters) -> dict[str, Any]:
         "page": filters.page,
         "pages": max(1, math.ceil(total / PAGE_SIZE)),
         "page_size": PAGE_SIZE,
+        "near": None
+        if filters.near is None
+        else {"latitude": filters.near[0], "longitude": filters.near[1]},
+        "radius": filters.radius if filters.near else None,
         "devices": [summary(row) for row in rows],
     }
 

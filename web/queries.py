@@ -55,10 +55,27 @@ def database_answers(conn: Conn) -> bool:
     return conn.execute("SELECT 1").fetchone() == (1,)
 
 
-_LIST_FILTERS = """
+# Metres from the point (%(lat)s, %(lon)s) to a device, by the haversine formula on a sphere of
+# the Earth's mean radius.
+_DISTANCE = """
+    2 * 6371008.8 * asin(sqrt(
+        power(sin(radians(d.latitude - %(lat)s) / 2), 2)
+        + cos(radians(%(lat)s)) * cos(radians(d.latitude))
+          * power(sin(radians(d.longitude - %(lon)s) / 2), 2)))"""
+
+# With a point, a box around it (served by the devices_location index) narrows the search before
+# the exact distance is measured.
+_LIST_FILTERS = (
+    """
       FROM devices d
       JOIN organisations o ON o.id = d.organisation_id
-     WHERE (%(q)s::text IS NULL OR (d.name || ' ' || d.place || ' ' || d.public_id || ' '
+     WHERE (%(lat)s::float8 IS NULL OR (
+               d.latitude BETWEEN %(south)s AND %(north)s
+           AND d.longitude BETWEEN %(west)s AND %(east)s
+           AND"""
+    + _DISTANCE
+    + """ <= %(radius)s))
+       AND (%(q)s::text IS NULL OR (d.name || ' ' || d.place || ' ' || d.public_id || ' '
                                    || d.description || ' ' || o.name) ILIKE %(q)s)
        AND (%(purpose)s::text IS NULL OR %(purpose)s = ANY (d.purposes))
        AND (%(technology)s::text IS NULL OR %(technology)s = ANY (d.technology))
@@ -68,26 +85,28 @@ _LIST_FILTERS = """
                SELECT FROM device_metrics m
                 WHERE m.device_id = d.id AND m.personal AND m.withdrawn_at IS NULL))
 """
+)
+
+_SUMMARY = (
+    """SELECT d.public_id, d.name, d.status, d.place, d.latitude, d.longitude,
+              d.purposes, d.technology, o.slug AS organisation, o.name AS organisation_name,
+              EXISTS (SELECT FROM device_metrics m WHERE m.device_id = d.id AND m.personal
+                                                     AND m.withdrawn_at IS NULL) AS personal,
+              CASE WHEN %(lat)s::float8 IS NOT NULL THEN"""
+    + _DISTANCE
+    + """ END AS distance"""
+    + _LIST_FILTERS
+    + " ORDER BY distance NULLS LAST, o.slug, d.public_id LIMIT %(limit)s OFFSET %(offset)s"
+)
 
 
 def list_device_summaries(
     conn: Conn, filters: dict[str, Any], limit: int | None, offset: int
 ) -> list[dict[str, Any]]:
-    """Devices matching the filters, by organisation and public id, one summary row each."""
-    return (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            """SELECT d.public_id, d.name, d.status, d.place, d.latitude, d.longitude,
-                  d.purposes, d.technology, o.slug AS organisation, o.name AS organisation_name,
-                  EXISTS (SELECT FROM device_metrics m WHERE m.device_id = d.id AND m.personal
-                                                         AND m.withdrawn_at IS NULL) AS personal
-        """
-            + _LIST_FILTERS
-            + " ORDER BY o.slug, d.public_id LIMIT %(limit)s OFFSET %(offset)s",
-            {**filters, "limit": limit, "offset": offset},
-        )
-        .fetchall()
-    )
+    """Devices matching the filters, nearest first when there is a point, else by organisation
+    and public id; one summary row each."""
+    cursor = conn.cursor(row_factory=dict_row)
+    return cursor.execute(_SUMMARY, {**filters, "limit": limit, "offset": offset}).fetchall()
 
 
 def count_devices_matching(conn: Conn, filters: dict[str, Any]) -> int:

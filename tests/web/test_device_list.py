@@ -134,3 +134,45 @@ def test_geojson_and_csv_export_every_match(client: FlaskClient, register: Setti
     assert [(r["public_id"], r["personal_data"], r["purposes"]) for r in rows] == [
         ("camden-cam-0001", "yes", "safety_security")
     ]
+
+
+def test_near_lists_devices_within_the_radius_nearest_first(
+    client: FlaskClient, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        # camden-aq-0001 is at 51.5390,-0.1426; the others 150 m, 400 m and 2 km north of it.
+        add_device(conn, "camden-aq-0001")
+        for public_id, metres in (("camden-aq-0003", 400), ("camden-aq-0002", 150),
+                                  ("camden-aq-0004", 2000)):  # fmt: skip
+            add_device(conn, public_id, latitude=51.5390 + metres / 111_195)
+    answer = client.get("/devices.json?near=51.5390,-0.1426").get_json()
+    assert [(d["public_id"], d["distance_m"]) for d in answer["devices"]] == [
+        ("camden-aq-0001", 0), ("camden-aq-0002", 150), ("camden-aq-0003", 400)
+    ]  # fmt: skip
+    assert answer["near"] == {"latitude": 51.539, "longitude": -0.1426}
+    assert answer["radius"] == 500
+    wider = client.get("/devices.json?near=51.5390,-0.1426&radius=2500").get_json()
+    assert [d["public_id"] for d in wider["devices"]][-1] == "camden-aq-0004"
+    html = client.get("/?near=51.5390,-0.1426").get_data(as_text=True)
+    assert "3 sensors within 500 m, nearest first" in html
+    assert "150 m away" in html
+    assert '<input type="hidden" name="near" value="51.539,-0.1426">' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?near=91,0", "near: latitude 91 is out of range (-90 to 90)"),
+        ("?near=51.5,-181", "near: longitude -181 is out of range (-180 to 180)"),
+        ("?near=somewhere", "near: 'somewhere' must be latitude,longitude in degrees"),
+        ("?near=51.5,-0.1&radius=20000", "radius: 20000 m is too large; the largest is 5000 m"),
+        ("?near=51.5,-0.1&radius=0", "radius: must be a number of metres above 0"),
+        ("?radius=100", "radius: only applies with near=latitude,longitude"),
+    ],
+)
+def test_a_near_search_that_cannot_be_right_is_a_400(
+    client: FlaskClient, web_settings: Settings, query: str, message: str
+) -> None:
+    answer = client.get("/devices.json" + query)
+    assert answer.status_code == 400
+    assert message in answer.get_json()["detail"]

@@ -99,3 +99,29 @@ def test_the_home_map_shows_every_marker_with_no_network(
     # Devices close together are drawn as one cluster, so there is at least one icon.
     assert page.locator(".leaflet-marker-icon").first.is_visible()
     assert outside and all("tile.openstreetmap.org" in url for url in outside), outside
+
+
+def test_near_me_lists_the_nearby_devices_nearest_first(
+    browser: Browser, live_server: str, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        for public_id, metres in (("camden-aq-0001", 300), ("camden-aq-0002", 100),
+                                  ("camden-aq-0003", 5000)):  # fmt: skip
+            add_device(conn, public_id, latitude=51.5390 + metres / 111_195)
+    context = browser.new_context(
+        geolocation={"latitude": 51.5390, "longitude": -0.1426}, permissions=["geolocation"]
+    )
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        live_server) else route.abort())  # fmt: skip
+    page = context.new_page()
+    try:
+        page.goto(live_server)
+        page.get_by_role("button", name="Sensors near me").click()
+        page.wait_for_url("**/?near=51.53900,-0.14260")
+        assert page.get_by_role(
+            "heading", name="2 sensors within 500 m, nearest first"
+        ).is_visible()
+        listed = page.locator("ul.devices li").all_inner_texts()
+        assert [text.split("(")[1].split(" m away")[0] for text in listed] == ["100", "300"]
+    finally:
+        context.close()

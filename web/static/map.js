@@ -27,6 +27,32 @@
     return box;
   }
 
+  // "Near me": the browser's location, or a place selected on the map, lists the sensors
+  // around it, nearest first (the list itself works without JavaScript).
+  function listNear(latitude, longitude) {
+    var url = new URL(window.location.href);
+    url.searchParams.set("near", latitude.toFixed(5) + "," + longitude.toFixed(5));
+    url.searchParams.delete("page");
+    // A comma is allowed in a query string, and "near=51.5,-0.1" is easier to read and share.
+    window.location.assign(url.toString().replace(/%2C/gi, ","));
+  }
+  map.on("click", function (event) { listNear(event.latlng.lat, event.latlng.lng); });
+  var button = document.getElementById("near-me");
+  var status = document.getElementById("near-me-status");
+  if (button && navigator.geolocation) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      status.textContent = "Finding where you are…";
+      navigator.geolocation.getCurrentPosition(
+        function (position) { listNear(position.coords.latitude, position.coords.longitude); },
+        function () {
+          status.textContent = "Your browser did not share your location; select a place on the map instead.";
+        },
+        { timeout: 10000 }
+      );
+    });
+  }
+
   fetch(element.dataset.geojson)
     .then(function (answer) { return answer.json(); })
     .then(function (collection) {
