@@ -95,6 +95,13 @@ class Ingester:
         self.writer.finished.wait(STOP_TIMEOUT)
         for source in self.sources.values():
             source.stop()
+            log.info(
+                "%s: %d messages acknowledged, %d stored but left to the broker to send "
+                "again (delivered on an earlier connection)",
+                source.name,
+                source.acked,
+                source.stale,
+            )
         self.stopping.set()
         self.follower.join(5)
         if self.metrics_server is not None:

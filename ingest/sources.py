@@ -63,13 +63,18 @@ class Source:
         # delivered the message, and none while there is no connection.
         self.connection = 0
         self._ack_lock = threading.Lock()
+        self.acked = 0
+        self.stale = 0  # committed, but delivered on an earlier connection: not acknowledged
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self._barrier = threading.Event()
+        self._barrier_mid: int | None = None
         # Called once per message received; a bound method, so the callback stays cheap.
         self.count = count
+        self.client_id = f"{client_id_prefix}-{source.name}"
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=f"{client_id_prefix}-{source.name}",
+            client_id=self.client_id,
             clean_session=None if self.v5 else False,
             protocol=MQTTProtocolVersion.MQTTv5 if self.v5 else MQTTProtocolVersion.MQTTv311,
             manual_ack=True,
@@ -86,6 +91,7 @@ class Source:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_unsubscribe = self._on_unsubscribe
 
     @property
     def port(self) -> int:
@@ -109,12 +115,30 @@ class Source:
         self.client.loop_start()
 
     def stop(self) -> None:
-        """Send the acks already queued, disconnect, and stop the network thread."""
+        """Make sure the broker has the acks already sent, disconnect, stop the network thread."""
+        self._await_acks_processed()
         self.client.disconnect()
         self.client.loop_stop()
         # paho closes the socket pair that wakes its network thread only when the client is
         # garbage-collected, which may be never for a client in a reference cycle.
         self.client._reset_sockets(sockpair_only=True)
+
+    def _await_acks_processed(self, timeout: float = 5.0) -> None:
+        """A round trip to the broker after the last acknowledgement.
+
+        Closing a socket that still has unread data (the broker keeps sending while we stop)
+        makes the kernel reset the connection, and a reset can drop the last PUBACKs before the
+        broker reads them: those messages would come back although they are stored. The broker
+        handles one client's packets in order, so its answer to an UNSUBSCRIBE (of a filter
+        never subscribed, which changes nothing in the session) means it has processed every
+        acknowledgement sent before it.
+        """
+        if not self.connected.is_set():
+            return
+        self._barrier.clear()
+        _, self._barrier_mid = self.client.unsubscribe(f"lamplighter-stop/{self.client_id}")
+        if not self._barrier.wait(timeout):
+            log.warning("%s: the broker did not answer before stopping", self.name)
 
     def ack(self, message: Message) -> None:
         # Packet ids are per connection: after a reconnect the broker redelivers the message
@@ -122,6 +146,9 @@ class Source:
         with self._ack_lock:
             if message.mid and message.connection == self.connection:
                 self.client.ack(message.mid, 1)
+                self.acked += 1
+            elif message.mid:
+                self.stale += 1
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
@@ -152,6 +179,12 @@ class Source:
             log.error("%s: the broker refused subscriptions: %s", self.name, ", ".join(refused))
         else:
             self.subscribed.set()
+
+    def _on_unsubscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any
+    ) -> None:
+        if mid == self._barrier_mid:
+            self._barrier.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
