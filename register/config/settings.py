@@ -211,6 +211,11 @@ class WebSettings:
     host: str = setting("127.0.0.1", "Address the web server listens on.")
     port: int = setting(8080, "Port the web server listens on.", check=_port)
     workers: int = setting(2, "Web server worker processes.", check=_at_least_one)
+    public_url: str = setting(
+        "",
+        "The site's public address, for QR codes on signs. Empty: the address a request came to.",
+        check=_url_check(("https", "http"), allow_empty=True),
+    )
     tile_url: str = setting(
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         "Map tile URL template; without a network the map shows its markers on a blank ground.",

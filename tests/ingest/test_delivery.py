@@ -182,8 +182,8 @@ def test_sigterm_commits_and_acks_the_current_batch_so_nothing_comes_back(
         # Every batch the first ingester committed, it also acknowledged before leaving: the
         # broker redelivered nothing that had been stored.
         assert second.metric("lamplighter_ingest_readings_duplicate_total") == 0, (
-        (scratch / "first.log").read_text() + (scratch / "second.log").read_text()
-    )
+            scratch / "first.log"
+        ).read_text() + (scratch / "second.log").read_text()
     finally:
         second.stop()
 

@@ -20,6 +20,7 @@ HEADINGS = (
     "Is it working?",
     "Does the system do what the register says?",
     "What has changed?",
+    "The sign on the street",
 )
 
 CAMERA_METRICS = [
