@@ -21,10 +21,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["LAMPLIGHTER_SETTINGS"] = settings
     app.json = IsoJSONProvider(app)
-    app.add_template_filter(
-        lambda mapping, *keys: {k: v for k, v in mapping.items() if k not in keys},
-        "dict_without",
-    )
     database.init_app(app, settings)
     blueprints = (home, devices, organisations, health, errors)
     for module in blueprints:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from register import audit, retention, vocab
-from register.devices import get_device
+from register.devices import dumped
 from register.queries import Conn
 from register.queries import registry as register_queries
 from web import queries
@@ -33,14 +33,6 @@ LEGAL_BASIS_TEXT = {
         "The organisation's legitimate interests, weighed against people's rights "
         "(Article 6(1)(f))."
     ),
-}
-TERM_FIELDS = {
-    "technology": "technology",
-    "purposes": "purpose",
-    "data_types": "data_type",
-    "processing": "processing",
-    "storage": "storage",
-    "access": "access",
 }
 
 
@@ -67,9 +59,9 @@ def _unit_text(unit: str) -> str:
 def build(conn: Conn, public_id: str, *, retention_job_seconds: int) -> dict[str, Any] | None:
     """The card of one device, or None when the register has no such device."""
     row = register_queries.get_device_row(conn, public_id)
-    entry = get_device(conn, public_id)
-    if row is None or entry is None:
+    if row is None:
         return None
+    entry = dumped(row, register_queries.list_declared_metrics(conn, [row["id"]]))
     organisation = register_queries.get_organisation(conn, entry["organisation"]) or {}
     metrics = [_metric(m) for m in entry["metrics"]]
     personal = [m for m in metrics if m["personal"]]
@@ -88,7 +80,7 @@ def build(conn: Conn, public_id: str, *, retention_job_seconds: int) -> dict[str
         "installed_on": entry.get("installed_on"),
         "decommissioned_on": entry.get("decommissioned_on"),
     }
-    for field, category in TERM_FIELDS.items():
+    for field, category in vocab.DEVICE_CATEGORIES.items():
         card[field] = _terms(category, entry.get(field) or [])
     card["metrics"] = metrics
     card["personal_data"] = {

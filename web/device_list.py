@@ -81,8 +81,9 @@ class Filters:
             "status": self.status,
         }
 
-    def as_args(self) -> dict[str, str]:
-        """The filters as query-string arguments (without the page)."""
+    def as_args(self, *, with_place: bool = True) -> dict[str, str]:
+        """The filters as query-string arguments (without the page; without near and radius
+        when `with_place` is false)."""
         args = {
             "q": self.q,
             "purpose": self.purpose,
@@ -90,8 +91,12 @@ class Filters:
             "personal": None if self.personal is None else ("yes" if self.personal else "no"),
             "organisation": self.organisation,
             "status": self.status,
-            "near": f"{self.near[0]:g},{self.near[1]:g}" if self.near else None,
-            "radius": f"{self.radius:g}" if self.near and self.radius != DEFAULT_RADIUS else None,
+            "near": f"{self.near[0]:g},{self.near[1]:g}" if self.near and with_place else None,
+            "radius": (
+                f"{self.radius:g}"
+                if self.near and with_place and self.radius != DEFAULT_RADIUS
+                else None
+            ),
         }
         return {k: v for k, v in args.items() if v}
 

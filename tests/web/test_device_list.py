@@ -14,6 +14,7 @@ from ingest.bench.bench_register import add_bench_devices
 from register import db
 from register.config import Settings
 from tests.register.factories import add_device
+from tests.web.samples import add_camera
 
 
 @pytest.fixture
@@ -22,13 +23,7 @@ def register(web_settings: Settings) -> Settings:
     with db.connect(web_settings) as conn, conn.transaction():
         add_device(conn, "camden-aq-0001")
         add_device(conn, "camden-aq-0002", status="planned", place="lamp post 7, Kentish Town Road")
-        add_device(
-            conn, "camden-cam-0001", name="Safety camera", technology=["video_camera"],
-            purposes=["safety_security"], data_types=["pixel_based_image", "personal"],
-            legal_basis="public_task", dpia_url="https://www.camden.gov.uk/dpia",
-            metrics=[{"key": "clip", "label": "Clip saved", "unit": "", "value_kind": "boolean",
-                      "personal": True, "retention": "P31D"}],
-        )  # fmt: skip
+        add_camera(conn)
         add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
     return web_settings
 
@@ -156,6 +151,7 @@ def test_near_lists_devices_within_the_radius_nearest_first(
     html = client.get("/?near=51.5390,-0.1426").get_data(as_text=True)
     assert "3 sensors within 500 m, nearest first" in html
     assert "150 m away" in html
+    assert '<a href="/">Show sensors anywhere</a>' in html
     assert '<input type="hidden" name="near" value="51.539,-0.1426">' in html
 
 

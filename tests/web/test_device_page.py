@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from register import db, devices
 from register.config import Settings
 from tests.register.factories import ADMIN, add_device
+from tests.web.samples import add_camera
 
 HEADINGS = (
     "What is this?",
@@ -22,23 +23,6 @@ HEADINGS = (
     "What has changed?",
     "The sign on the street",
 )
-
-CAMERA_METRICS = [
-    {"key": "people_count", "label": "People passing", "unit": "count", "retention": "P30D",
-     "open_data": True},
-    {"key": "incident_clip", "label": "Incident video clip saved", "unit": "",
-     "value_kind": "boolean", "personal": True, "retention": "P31D"},
-]  # fmt: skip
-
-
-def add_camera(settings: Settings) -> None:
-    with db.connect(settings) as conn, conn.transaction():
-        add_device(
-            conn, "camden-cam-0001", name="Safety camera", technology=["video_camera"],
-            purposes=["safety_security"], data_types=["pixel_based_image", "personal"],
-            legal_basis="public_task", dpia_url="https://www.camden.gov.uk/dpia/cameras",
-            metrics=CAMERA_METRICS,
-        )  # fmt: skip
 
 
 def headings(html: str) -> list[str]:
@@ -65,7 +49,8 @@ def test_a_device_page_answers_a_residents_questions_in_order(
 def test_personal_data_stands_out_with_its_legal_basis_and_dpia(
     client: FlaskClient, web_settings: Settings
 ) -> None:
-    add_camera(web_settings)
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_camera(conn)
     html = client.get("/devices/camden-cam-0001").get_data(as_text=True)
     assert "This device collects personal data." in html
     assert "Which law allows the personal data?" in headings(html)

@@ -7,6 +7,7 @@ from flask.testing import FlaskClient
 from register import db, devices
 from register.config import Settings
 from tests.register.factories import ADMIN, add_device
+from tests.web.samples import add_camera
 
 
 def test_an_organisation_page_sums_up_its_devices(
@@ -15,13 +16,7 @@ def test_an_organisation_page_sums_up_its_devices(
     with db.connect(web_settings) as conn, conn.transaction():
         device_id = add_device(conn, "camden-aq-0001")
         add_device(conn, "camden-aq-0002", status="planned")
-        add_device(
-            conn, "camden-cam-0001", technology=["video_camera"], purposes=["safety_security"],
-            data_types=["pixel_based_image", "personal"], legal_basis="public_task",
-            dpia_url="https://www.camden.gov.uk/dpia",
-            metrics=[{"key": "clip", "label": "Clip saved", "unit": "", "value_kind": "boolean",
-                      "personal": True, "retention": "P31D"}],
-        )  # fmt: skip
+        add_camera(conn)
         add_device(conn, "camden-aq-0003")
         devices.decommission_device(conn, "camden-aq-0003", ADMIN)
         add_device(conn, "hackney-aq-0001", organisation="hackney")

@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, Page, Route
 from register import db
 from register.config import Settings
 from tests.register.factories import add_device
-from tests.web.test_device_page import HEADINGS, add_camera
+from tests.web.samples import add_camera
+from tests.web.test_device_page import HEADINGS
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
@@ -22,7 +23,7 @@ def register(web_settings: Settings) -> Settings:
     with db.connect(web_settings) as conn, conn.transaction():
         add_device(conn, "camden-aq-0001")
         add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
-    add_camera(web_settings)
+        add_camera(conn)
     return web_settings
 
 

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from register import db
 from register.config import Settings
 from tests.register.factories import add_device
-from tests.web.test_device_page import add_camera
+from tests.web.samples import add_camera
 from web import create_app, signs
 from web.database import EXTENSION
 
@@ -51,7 +51,8 @@ def test_the_qr_code_uses_the_public_address_when_one_is_set(web_settings: Setti
 def test_the_sign_shows_purpose_who_is_accountable_personal_data_and_the_qr_code(
     client: FlaskClient, web_settings: Settings
 ) -> None:
-    add_camera(web_settings)
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_camera(conn)
     html = client.get("/devices/camden-cam-0001/sign").get_data(as_text=True)
     assert '<main class="sign personal">' in html
     assert "This sensor collects personal data" in html

@@ -51,6 +51,7 @@ def home() -> str:
     return render_template(
         "home.html",
         listing=listing,
+        anywhere=filters.as_args(with_place=False),
         organisations=organisations,
         purposes=vocab.terms("purpose"),
         technologies=vocab.terms("technology"),
