@@ -55,6 +55,7 @@ def test_personal_data_stands_out_with_its_legal_basis_and_dpia(
     assert "This device collects personal data." in html
     assert "Which law allows the personal data?" in headings(html)
     assert "public task (Article 6(1)(e))" in html
+    assert "<td>a count</td>" in html
     assert 'href="https://www.camden.gov.uk/dpia/cameras"' in html
     assert re.search(r'<tr class="personal">\s*<th scope="row">Incident video clip saved', html)
     card = client.get("/devices/camden-cam-0001.json").get_json()
@@ -129,6 +130,8 @@ def test_a_change_to_retention_shows_in_the_public_history(
     assert "test administrator" not in str(card["history"]), "people's names are not public"
     html = client.get("/devices/camden-aq-0001").get_data(as_text=True)
     assert "metrics.no2.retention" in html
+    # Creation lists no fields: every field is new, and the list would say nothing.
+    assert re.search(r"create by London Borough of Camden</li>", html)
 
 
 def test_an_unknown_device_is_a_404_page_or_a_json_problem(client: FlaskClient) -> None:
