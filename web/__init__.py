@@ -10,6 +10,8 @@ from flask import Flask
 from register import config
 from register.config import Settings
 from web import database
+from web.api import page as api_page
+from web.api import routes as api
 from web.json_provider import IsoJSONProvider
 from web.views import devices, errors, health, home, organisations
 
@@ -22,7 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["LAMPLIGHTER_SETTINGS"] = settings
     app.json = IsoJSONProvider(app)
     database.init_app(app, settings)
-    blueprints = (home, devices, organisations, health, errors)
+    blueprints = (home, devices, organisations, api, api_page, health, errors)
     for module in blueprints:
         app.register_blueprint(module.blueprint)
     return app

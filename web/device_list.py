@@ -18,6 +18,8 @@ from register.schemas import STATUSES
 from web import queries
 
 PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+MAX_SEARCH = 200
 PERSONAL_CHOICES = {"yes": True, "no": False}
 FILTER_NAMES = (
     "q",
@@ -28,7 +30,9 @@ FILTER_NAMES = (
     "status",
     "near",
     "radius",
+    "bbox",
     "page",
+    "per_page",
 )
 DEFAULT_RADIUS = 500.0
 MAX_RADIUS = 5000.0
@@ -49,7 +53,9 @@ class Filters:
     status: str | None = None
     near: tuple[float, float] | None = None
     radius: float = DEFAULT_RADIUS
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
     page: int = 1
+    per_page: int = PAGE_SIZE
 
     def query_values(self) -> dict[str, Any]:
         """The values for `queries.list_device_summaries`."""
@@ -71,8 +77,13 @@ class Filters:
                 "east": lon + dlon,
                 "radius": self.radius,
             }
+        west, south, east, north = self.bbox or (None, None, None, None)
         return {
             **box,
+            "bbox_west": west,
+            "bbox_south": south,
+            "bbox_east": east,
+            "bbox_north": north,
             "q": f"%{self.q}%" if self.q else None,
             "purpose": self.purpose,
             "technology": self.technology,
@@ -97,6 +108,8 @@ class Filters:
                 if self.near and with_place and self.radius != DEFAULT_RADIUS
                 else None
             ),
+            "bbox": ",".join(f"{c:g}" for c in self.bbox) if self.bbox else None,
+            "per_page": str(self.per_page) if self.per_page != PAGE_SIZE else None,
         }
         return {k: v for k, v in args.items() if v}
 
@@ -125,14 +138,12 @@ def read_filters(args: Mapping[str, str], organisations: list[str]) -> Filters:
     if organisation is not None and organisation not in organisations:
         raise BadFilter(f"organisation: no organisation {organisation[:60]!r} in the register")
     near, radius = _near(values.get("near"), values.get("radius"))
-    try:
-        page = int(values.get("page", "1"))
-    except ValueError:
-        raise BadFilter("page: must be a whole number from 1") from None
-    if page < 1:
-        raise BadFilter("page: must be a whole number from 1")
+    page = _whole_number(values.get("page", "1"), "page", 1, None)
+    per_page = _whole_number(values.get("per_page", str(PAGE_SIZE)), "per_page", 1, MAX_PAGE_SIZE)
+    if len(values.get("q", "")) > MAX_SEARCH:
+        raise BadFilter(f"q: is longer than {MAX_SEARCH} characters")
     return Filters(
-        q=values.get("q", "")[:200] or None,
+        q=values.get("q") or None,
         purpose=_term("purpose", values["purpose"], "purpose") if "purpose" in values else None,
         technology=(
             _term("technology", values["technology"], "technology")
@@ -144,8 +155,48 @@ def read_filters(args: Mapping[str, str], organisations: list[str]) -> Filters:
         status=status,
         near=near,
         radius=radius,
+        bbox=_bbox(values["bbox"]) if "bbox" in values else None,
         page=page,
+        per_page=per_page,
     )
+
+
+def _whole_number(text: str, name: str, lowest: int, highest: int | None) -> int:
+    allowed = f"from {lowest}" if highest is None else f"from {lowest} to {highest}"
+    try:
+        number = int(text)
+    except ValueError:
+        raise BadFilter(f"{name}: must be a whole number {allowed}") from None
+    if number < lowest or (highest is not None and number > highest):
+        raise BadFilter(f"{name}: must be a whole number {allowed}")
+    return number
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    """A bounding box, west,south,east,north in degrees (the GeoJSON and OGC order), checked."""
+    example = "e.g. -0.15,51.53,-0.13,51.55"
+    try:
+        west, south, east, north = (float(part) for part in text.split(","))
+    except ValueError:
+        raise BadFilter(
+            f"bbox: {text[:60]!r} must be west,south,east,north in degrees, {example}"
+        ) from None
+    for name, value, limit in (
+        ("west", west, 180),
+        ("south", south, 90),
+        ("east", east, 180),
+        ("north", north, 90),
+    ):
+        if not (math.isfinite(value) and -limit <= value <= limit):
+            raise BadFilter(f"bbox: {name} {value:g} is out of range (-{limit} to {limit})")
+    if south > north:
+        raise BadFilter(f"bbox: south {south:g} is north of north {north:g}")
+    if west > east:
+        raise BadFilter(
+            f"bbox: west {west:g} is east of east {east:g}; a box across the antimeridian "
+            "is not supported"
+        )
+    return west, south, east, north
 
 
 def _near(near: str | None, radius: str | None) -> tuple[tuple[float, float] | None, float]:
@@ -201,13 +252,14 @@ def page(conn: Conn, filters: Filters) -> dict[str, Any]:
     """One page of matching devices, with the totals a list needs."""
     values = filters.query_values()
     total = queries.count_devices_matching(conn, values)
-    rows = queries.list_device_summaries(conn, values, PAGE_SIZE, (filters.page - 1) * PAGE_SIZE)
+    size = filters.per_page
+    rows = queries.list_device_summaries(conn, values, size, (filters.page - 1) * size)
     return {
         "filters": filters.as_args(),
         "total": total,
         "page": filters.page,
-        "pages": max(1, math.ceil(total / PAGE_SIZE)),
-        "page_size": PAGE_SIZE,
+        "pages": max(1, math.ceil(total / size)),
+        "page_size": size,
         "near": None
         if filters.near is None
         else {"latitude": filters.near[0], "longitude": filters.near[1]},

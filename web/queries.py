@@ -5,7 +5,7 @@ One function per statement, each named for what it returns.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -75,6 +75,9 @@ _LIST_FILTERS = (
            AND"""
     + _DISTANCE
     + """ <= %(radius)s))
+       AND (%(bbox_west)s::float8 IS NULL OR (
+               d.latitude BETWEEN %(bbox_south)s AND %(bbox_north)s
+           AND d.longitude BETWEEN %(bbox_west)s AND %(bbox_east)s))
        AND (%(q)s::text IS NULL OR (d.name || ' ' || d.place || ' ' || d.public_id || ' '
                                    || d.description || ' ' || o.name) ILIKE %(q)s)
        AND (%(purpose)s::text IS NULL OR %(purpose)s = ANY (d.purposes))
@@ -155,3 +158,23 @@ def list_organisation_purposes(conn: Conn, organisation_id: int) -> list[tuple[s
             GROUP BY purpose ORDER BY count(*) DESC, purpose""",
         (organisation_id,),
     ).fetchall()
+
+
+def list_reading_buckets(
+    conn: Conn, device_id: int, metric_id: int, width: timedelta, *, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """A metric's readings in [start, end) as time_bucket aggregates, oldest first; empty buckets
+    are left out."""
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            """SELECT time_bucket(%(width)s, time) AS time, count(*) AS count,
+                      avg(value) AS mean, min(value) AS min, max(value) AS max
+                 FROM readings
+                WHERE device_id = %(device)s AND metric_id = %(metric)s
+                  AND time >= %(start)s AND time < %(end)s
+                GROUP BY 1 ORDER BY 1""",
+            {"width": width, "device": device_id, "metric": metric_id, "start": start, "end": end},
+        )
+        .fetchall()
+    )

@@ -65,7 +65,7 @@ def test_the_search_works_without_javascript(
 
 @pytest.mark.parametrize(
     "path", ["/", "/devices/camden-cam-0001", "/devices/camden-aq-0001", "/organisations/camden",
-             "/about", "/devices/camden-cam-0001/sign"],
+             "/about", "/devices/camden-cam-0001/sign", "/api"],
 )  # fmt: skip
 def test_axe_finds_no_accessibility_violations(
     page: Page, live_server: str, register: Settings, path: str

@@ -12,25 +12,26 @@ from web import database, device_card, signs
 blueprint = Blueprint("devices", __name__)
 
 
-def _card(public_id: str) -> dict[str, Any]:
+def find_card(public_id: str) -> dict[str, Any]:
+    """The device's card; a 404 when the register has no such device."""
     settings = current_app.config["LAMPLIGHTER_SETTINGS"]
     with database.connection() as conn:
         card = device_card.build(
             conn, public_id, retention_job_seconds=settings.jobs.retention_interval
         )
     if card is None:
-        abort(404, description=f"There is no device {public_id!r} in the register.")
+        abort(404, description=f"There is no device {public_id[:80]!r} in the register.")
     return card
 
 
 @blueprint.get("/devices/<public_id>.json")
 def device_json(public_id: str) -> Response:
-    return jsonify(_card(public_id))
+    return jsonify(find_card(public_id))
 
 
 @blueprint.get("/devices/<public_id>")
 def device_page(public_id: str) -> str:
-    return render_template("device.html", card=_card(public_id))
+    return render_template("device.html", card=find_card(public_id))
 
 
 def page_address(public_id: str) -> str:
@@ -42,11 +43,11 @@ def page_address(public_id: str) -> str:
 
 @blueprint.get("/devices/<public_id>/qr.svg")
 def device_qr(public_id: str) -> Response:
-    card = _card(public_id)
+    card = find_card(public_id)
     svg = signs.qr_svg(page_address(public_id), f"QR code: the page of {card['name']}")
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
 @blueprint.get("/devices/<public_id>/sign")
 def device_sign(public_id: str) -> str:
-    return render_template("sign.html", card=_card(public_id), address=page_address(public_id))
+    return render_template("sign.html", card=find_card(public_id), address=page_address(public_id))

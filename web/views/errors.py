@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
@@ -14,6 +14,13 @@ blueprint = Blueprint("errors", __name__)
 
 def _wants_json() -> bool:
     return request.path.endswith((".json", ".geojson", ".csv")) or request.path.startswith("/api/")
+
+
+@blueprint.before_app_request
+def refuse_nul_characters() -> None:
+    """PostgreSQL text cannot hold a NUL character, so no path or parameter may carry one."""
+    if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
+        abort(400, description="the address holds a NUL character (%00), which is never valid")
 
 
 @blueprint.app_errorhandler(HTTPException)

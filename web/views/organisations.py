@@ -8,9 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, render_template
 from werkzeug.wrappers import Response
 
-from register import vocab
-from register.queries import registry as register_queries
-from web import database, queries
+from web import database, organisation_summary
 from web.device_list import Filters, everything
 
 blueprint = Blueprint("organisations", __name__)
@@ -18,35 +16,11 @@ blueprint = Blueprint("organisations", __name__)
 
 def _summary(slug: str) -> dict[str, Any]:
     with database.connection() as conn:
-        organisation = register_queries.get_organisation(conn, slug)
-        figures = queries.get_organisation_summary(conn, slug)
-        if organisation is None or figures is None:
+        summary = organisation_summary.build(conn, slug)
+        if summary is None:
             abort(404, description=f"There is no organisation {slug!r} in the register.")
-        purposes = queries.list_organisation_purposes(conn, figures["id"])
         devices = everything(conn, Filters(organisation=slug))
-    return {
-        "slug": slug,
-        "url": f"/organisations/{slug}",
-        "name": organisation["name"],
-        "kind": organisation["kind"],
-        "contact_email": organisation["contact_email"],
-        "privacy_notice_url": organisation.get("privacy_notice_url"),
-        "dpo_contact": organisation.get("dpo_contact"),
-        "website": organisation.get("website"),
-        "transparency": {
-            "devices": figures["devices"],
-            "by_status": {
-                s: figures[s] for s in ("active", "planned", "suspended", "decommissioned")
-            },
-            "personal_data_devices": figures["personal_data_devices"],
-            "refused_messages": figures["refused"],
-            "purposes": [
-                {"id": p, "name": (t.name if (t := vocab.term("purpose", p)) else p), "devices": n}
-                for p, n in purposes
-            ],
-        },
-        "devices": devices,
-    }
+    return {**summary, "url": f"/organisations/{slug}", "devices": devices}
 
 
 @blueprint.get("/organisations/<slug>.json")

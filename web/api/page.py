@@ -1,0 +1,118 @@
+"""`/api`: API v1 for people, a page read from the same OpenAPI document the API serves; and
+its JSON twin, `/api.json`, which is that document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template
+from werkzeug.wrappers import Response
+
+from web import database, queries
+from web.api import openapi
+
+blueprint = Blueprint("api_page", __name__)
+EXAMPLE_QUERIES = {
+    "/api/v1/devices": "?near=51.5390,-0.1426&radius=500",
+    "/api/v1/devices/{public_id}/readings": "?metric=no2&bucket=1h",
+}
+
+
+def _document() -> dict[str, Any]:
+    with database.connection() as conn:
+        slugs = [slug for slug, _ in queries.list_organisation_slugs(conn)]
+    return openapi.build(current_app, slugs)
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    return str(schema["$ref"]).rsplit("/", 1)[-1]
+
+
+def type_text(schema: dict[str, Any]) -> str:
+    """A JSON schema in a few words: "text, one of: a, b", "list of Term", "Device"."""
+    if "$ref" in schema:
+        return _schema_name(schema)
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"list of {type_text(schema.get('items', {}))}"
+    words = {"string": "text", "integer": "whole number", "boolean": "true/false"}.get(kind, kind)
+    if schema.get("format") in ("date", "date-time"):
+        words = "date" if schema["format"] == "date" else "date and time (RFC 3339)"
+    if "enum" in schema:
+        words += ", one of: " + ", ".join(str(v) for v in schema["enum"])
+    elif "pattern" in schema and kind == "string":
+        words += f", matching {schema['pattern']}"
+    bounds = [f"{word} {schema[key]}" for key, word in (("minimum", "from"), ("maximum", "to"),
+              ("maxLength", "at most characters:")) if key in schema]  # fmt: skip
+    if bounds:
+        words += " (" + ", ".join(bounds) + ")"
+    if schema.get("nullable"):
+        words += ", or null"
+    return words
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for path, item in document["paths"].items():
+        operation = item["get"]
+        example = path
+        for parameter in operation["parameters"]:
+            if parameter["in"] == "path":
+                example = example.replace("{" + parameter["name"] + "}", parameter["example"])
+        found.append(
+            {
+                "path": path,
+                "anchor": path.strip("/").replace("/", "-").replace("{", "").replace("}", ""),
+                "summary": operation["summary"],
+                "description": operation["description"],
+                "example": example + EXAMPLE_QUERIES.get(path, ""),
+                "parameters": [
+                    {
+                        "name": p["name"],
+                        "where": p["in"],
+                        "required": p.get("required", False),
+                        "type": type_text(p["schema"]),
+                        "description": p.get("description", ""),
+                    }
+                    for p in operation["parameters"]
+                ],
+                "returns": _schema_name(
+                    operation["responses"]["200"]["content"]["application/json"]["schema"]
+                ),
+                "errors": [
+                    (code, answer["description"])
+                    for code, answer in operation["responses"].items()
+                    if code != "200"
+                ],
+            }
+        )
+    return found
+
+
+def _schemas(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "fields": [
+                {"name": field, "type": type_text(spec), "description": spec.get("description", "")}
+                for field, spec in schema["properties"].items()
+            ],
+        }
+        for name, schema in sorted(document["components"]["schemas"].items())
+    ]
+
+
+@blueprint.get("/api")
+def api_page() -> str:
+    document = _document()
+    return render_template(
+        "api.html",
+        info=document["info"],
+        operations=_operations(document),
+        schemas=_schemas(document),
+    )
+
+
+@blueprint.get("/api.json")
+def api_json() -> Response:
+    return jsonify(_document())

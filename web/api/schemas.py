@@ -1,0 +1,412 @@
+"""API v1's shapes as marshmallow schemas: every response is dumped through one of these, and
+the OpenAPI document is built from them, so the document cannot drift from what is served.
+
+Query parameters are schemas too: `ReadingsQuery` loads and checks a request's arguments;
+`DeviceQuery` documents the device list's filters, which `web.device_list.read_filters` checks
+for the home page and the API alike (a test holds the two to the same names).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from register import vocab
+from register.schemas import SLUG, STATUSES
+
+
+def _described(text: str, example: Any = None, **kwargs: Any) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"description": text}
+    if example is not None:
+        metadata["example"] = example
+    return {"metadata": metadata, **kwargs}
+
+
+_MOMENT_ERRORS = {
+    "invalid": "must be an RFC 3339 date and time, e.g. 2026-11-20T09:00:00Z",
+    "invalid_awareness": "must give a UTC offset, e.g. 2026-11-20T09:00:00Z or +00:00",
+}
+
+
+def _nullable(field: type[fields.Field[Any]], text: str, **kwargs: Any) -> Any:
+    return field(allow_none=True, **_described(text, **kwargs))
+
+
+class Problem(Schema):
+    """An error, as RFC 9457 problem details."""
+
+    type = fields.String(**_described("Always about:blank: the status says what kind."))
+    title = fields.String(**_described("The HTTP status's name, e.g. Bad Request."))
+    status = fields.Integer(**_described("The HTTP status code."))
+    detail = fields.String(**_described("What was wrong, in words, e.g. the bad parameter."))
+
+
+def _iso_date(text: str) -> Any:
+    """A date the register has already written as ISO 8601 (YYYY-MM-DD), or null."""
+    return fields.String(allow_none=True, metadata={"description": text, "format": "date"})
+
+
+# --- vocabulary --------------------------------------------------------------------------------
+
+
+class Term(Schema):
+    id = fields.String(**_described("The DTPR element id (kept as DTPR spells it)."))
+    name = fields.String(**_described("DTPR's name for the term."))
+    explanation = fields.String(**_described("One plain-English line for residents."))
+    local = fields.Boolean(**_described("True for Lamplighter's own terms, not DTPR's."))
+
+
+class Vocabulary(Schema):
+    category = fields.String(**_described("The DTPR category, e.g. purpose."))
+    terms = fields.List(fields.Nested(Term))
+
+
+class VocabularyList(Schema):
+    source = fields.String(**_described("Where the vocabulary comes from, and its licence."))
+    vocabularies = fields.List(fields.Nested(Vocabulary))
+
+
+# --- devices -----------------------------------------------------------------------------------
+
+_STATUS = validate.OneOf(STATUSES)
+
+
+class DeviceSummary(Schema):
+    public_id = fields.String(**_described("The device's id in the register."))
+    url = fields.String(**_described("The device's API address."))
+    page = fields.String(**_described("The device's page for people."))
+    name = fields.String()
+    status = fields.String(validate=_STATUS)
+    place = fields.String(**_described("Where it is, in words."))
+    latitude = fields.Float(**_described("WGS84 degrees."))
+    longitude = fields.Float(**_described("WGS84 degrees."))
+    organisation = fields.String(**_described("The accountable organisation's slug."))
+    organisation_name = fields.String()
+    purposes = fields.List(fields.String(), **_described("DTPR purpose ids."))
+    technology = fields.List(fields.String(), **_described("DTPR technology ids."))
+    personal_data = fields.Boolean(**_described("Whether it collects personal data."))
+    distance_m = _nullable(fields.Integer, "Metres from the `near` point; null without `near`.")
+
+
+class Point(Schema):
+    latitude = fields.Float()
+    longitude = fields.Float()
+
+
+class DevicePage(Schema):
+    total = fields.Integer(**_described("How many devices match, over every page."))
+    page = fields.Integer()
+    pages = fields.Integer()
+    page_size = fields.Integer()
+    filters = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        **_described("The filters applied, as query arguments (without the page)."),
+    )
+    near = fields.Nested(Point, allow_none=True, **_described("The `near` point, if any."))
+    radius = _nullable(fields.Float, "The radius in metres, with `near`.")
+    devices = fields.List(fields.Nested(DeviceSummary))
+
+
+class Metric(Schema):
+    key = fields.String(**_described("The metric's key in messages, e.g. no2."))
+    label = fields.String()
+    unit = fields.String(**_described("A SenML unit symbol; empty for yes/no metrics."))
+    unit_text = fields.String(**_described("The unit in words."))
+    value_kind = fields.String(validate=validate.OneOf(("number", "boolean")))
+    personal = fields.Boolean(**_described("Personal data: its values are never published."))
+    retention = fields.String(**_described("How long readings are kept, ISO 8601 (P30D)."))
+    retention_text = fields.String(**_described("The same in words."))
+    retention_days = fields.Float()
+    open_data = fields.Boolean(**_described("Whether its readings are published as open data."))
+
+
+class PersonalData(Schema):
+    collected = fields.Boolean()
+    metrics = fields.List(fields.String(), **_described("The keys of personal-data metrics."))
+    legal_basis = _nullable(fields.String, "The UK GDPR Article 6 basis, when personal.")
+    legal_basis_text = fields.String()
+    dpia_url = _nullable(fields.String, "The data protection impact assessment.")
+
+
+class OpenData(Schema):
+    metrics = fields.List(fields.String(), **_described("The keys of open-data metrics."))
+
+
+class ResponsibleOrganisation(Schema):
+    slug = fields.String()
+    name = fields.String()
+    contact_email = fields.String()
+    privacy_notice_url = _nullable(fields.String, "The organisation's privacy notice.")
+    dpo_contact = _nullable(fields.String, "Its data protection officer.")
+
+
+class Responsible(Schema):
+    organisation = fields.Nested(ResponsibleOrganisation)
+    contact_email = fields.String(**_described("Where to send questions about this device."))
+
+
+class Live(Schema):
+    last_seen_at = _nullable(fields.DateTime, "When the device was last heard from (UTC).")
+    last_stored_at = _nullable(fields.DateTime, "Its newest stored reading's arrival (UTC).")
+
+
+class RetentionCheck(Schema):
+    key = fields.String()
+    oldest_stored_at = _nullable(fields.DateTime, "The oldest stored reading; null if none.")
+    oldest_stored_days = _nullable(fields.Float, "Its age in days.")
+    declared_days = fields.Float(**_described("The declared retention in days."))
+    within_retention = fields.Boolean()
+
+
+class Compliance(Schema):
+    refused_total = fields.Integer(**_described("Messages (or parts) refused and quarantined."))
+    refused_by_reason = fields.Dict(keys=fields.String(), values=fields.Integer())
+    retention = fields.List(fields.Nested(RetentionCheck))
+    all_within_retention = fields.Boolean()
+
+
+class DeviceLinks(Schema):
+    page = fields.String(**_described("The device's page for people."))
+    history = fields.String()
+    readings = fields.String(**_described("Its open readings (open-data metrics only)."))
+
+
+class Device(Schema):
+    public_id = fields.String()
+    name = fields.String()
+    status = fields.String(validate=_STATUS)
+    status_text = fields.String()
+    place = fields.String()
+    location = fields.Nested(Point)
+    description = fields.String()
+    installed_on = _iso_date("When it was installed.")
+    decommissioned_on = _iso_date("When it was taken out of service.")
+    technology = fields.List(fields.Nested(Term))
+    purposes = fields.List(fields.Nested(Term))
+    data_types = fields.List(fields.Nested(Term))
+    processing = fields.List(fields.Nested(Term))
+    storage = fields.List(fields.Nested(Term))
+    access = fields.List(fields.Nested(Term))
+    metrics = fields.List(fields.Nested(Metric))
+    personal_data = fields.Nested(PersonalData)
+    open_data = fields.Nested(OpenData)
+    responsible = fields.Nested(Responsible)
+    live = fields.Nested(Live)
+    compliance = fields.Nested(Compliance)
+    links = fields.Nested(DeviceLinks)
+
+
+class HistoryEvent(Schema):
+    at = fields.DateTime(**_described("When the change was made (UTC)."))
+    action = fields.String(validate=validate.OneOf(("create", "update", "decommission")))
+    changes = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        **_described("Each changed field with its before and after values."),
+    )
+    note = fields.String(**_described("Why, in the engineer's words."))
+    by = fields.String(**_described("The organisation that made the change (never a person)."))
+
+
+class DeviceHistory(Schema):
+    public_id = fields.String()
+    events = fields.List(fields.Nested(HistoryEvent), **_described("Oldest first."))
+
+
+# --- organisations -----------------------------------------------------------------------------
+
+
+class PurposeCount(Schema):
+    id = fields.String()
+    name = fields.String()
+    devices = fields.Integer()
+
+
+class ByStatus(Schema):
+    active = fields.Integer()
+    planned = fields.Integer()
+    suspended = fields.Integer()
+    decommissioned = fields.Integer()
+
+
+class Transparency(Schema):
+    devices = fields.Integer()
+    by_status = fields.Nested(ByStatus)
+    personal_data_devices = fields.Integer()
+    refused_messages = fields.Integer(**_described("Messages refused from its devices."))
+    purposes = fields.List(fields.Nested(PurposeCount))
+
+
+class Organisation(Schema):
+    slug = fields.String()
+    url = fields.String(**_described("The organisation's API address."))
+    page = fields.String(**_described("Its page for people."))
+    devices_url = fields.String(**_described("Its devices, through the device list."))
+    name = fields.String()
+    kind = fields.String()
+    contact_email = fields.String()
+    privacy_notice_url = _nullable(fields.String, "Its privacy notice.")
+    dpo_contact = _nullable(fields.String, "Its data protection officer.")
+    website = _nullable(fields.String, "Its website.")
+    transparency = fields.Nested(Transparency)
+
+
+class OrganisationList(Schema):
+    organisations = fields.List(fields.Nested(Organisation))
+
+
+# --- open readings -----------------------------------------------------------------------------
+
+BUCKETS = {
+    "1m": "1 minute",
+    "5m": "5 minutes",
+    "15m": "15 minutes",
+    "1h": "1 hour",
+    "6h": "6 hours",
+    "1d": "1 day",
+    "7d": "7 days",
+}
+MAX_BUCKETS = 10_000
+
+
+class ReadingsQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    metric = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        **_described("The metric's key; it must be open data.", "no2"),
+    )
+    start = fields.AwareDateTime(
+        error_messages=_MOMENT_ERRORS,
+        **_described("From this time (RFC 3339 with a UTC offset); default: 24 hours before end."),
+    )
+    end = fields.AwareDateTime(
+        error_messages=_MOMENT_ERRORS,
+        **_described("Up to, not including, this time; default: now."),
+    )
+    bucket = fields.String(
+        load_default="1h",
+        validate=validate.OneOf(tuple(BUCKETS), error="must be one of: {choices}"),
+        **_described(f"The time_bucket width; at most {MAX_BUCKETS:,} buckets a request."),
+    )
+
+
+class Bucket(Schema):
+    time = fields.DateTime(**_described("The bucket's start (UTC)."))
+    count = fields.Integer(**_described("Readings in the bucket."))
+    mean = fields.Float()
+    min = fields.Float()
+    max = fields.Float()
+
+
+class ReadingsMetric(Schema):
+    key = fields.String()
+    label = fields.String()
+    unit = fields.String()
+
+
+class Readings(Schema):
+    public_id = fields.String()
+    metric = fields.Nested(ReadingsMetric)
+    bucket = fields.String(**_described("The bucket width, as asked."))
+    start = fields.DateTime()
+    end = fields.DateTime()
+    licence = fields.String(**_described("The terms the data is published under."))
+    buckets = fields.List(
+        fields.Nested(Bucket), **_described("Oldest first; buckets without readings are left out.")
+    )
+
+
+# --- the device list's filters (documentation; web.device_list checks them) --------------------
+
+
+# Degrees as text, in range: latitude -90 to 90, longitude -180 to 180.
+_LATITUDE = r"-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)"
+_LONGITUDE = r"-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)"
+NO_NUL = r"^[^\x00]*$"
+
+
+def _term_ids(category: str) -> validate.OneOf:
+    return validate.OneOf([t.id for t in vocab.terms(category)])
+
+
+class DeviceQuery(Schema):
+    q = fields.String(
+        validate=[validate.Length(max=200), validate.Regexp(NO_NUL)],
+        **_described("Text to find in a name, place, id, description or organisation."),
+    )
+    purpose = fields.String(
+        validate=_term_ids("purpose"), **_described("A DTPR purpose id (see /api/v1/vocabularies).")
+    )
+    technology = fields.String(
+        validate=_term_ids("technology"), **_described("A DTPR technology id.")
+    )
+    personal = fields.String(
+        validate=validate.OneOf(("yes", "no")), **_described("Whether it collects personal data.")
+    )
+    organisation = fields.String(
+        validate=validate.Regexp(SLUG.pattern),
+        **_described("An organisation's slug (the document lists the register's own)."),
+    )
+    status = fields.String(validate=_STATUS)
+    near = fields.String(
+        validate=validate.Regexp(f"^{_LATITUDE},{_LONGITUDE}$"),
+        **_described(
+            "latitude,longitude in WGS84 degrees: only devices within `radius`, nearest first."
+        ),
+    )
+    radius = fields.Float(
+        validate=validate.Range(min=0, max=5000, min_inclusive=False),
+        **_described("Metres from `near` (default 500, at most 5000); only with `near`."),
+    )
+    bbox = fields.String(
+        validate=validate.Regexp(f"^{_LONGITUDE},{_LATITUDE},{_LONGITUDE},{_LATITUDE}$"),
+        **_described(
+            "west,south,east,north in WGS84 degrees (south not above north, west not east of "
+            "east): only devices inside the box."
+        ),
+    )
+    page = fields.Integer(validate=validate.Range(min=1), **_described("From 1."))
+    per_page = fields.Integer(
+        validate=validate.Range(min=1, max=500), **_described("Devices a page (default 50).")
+    )
+
+
+# Every key of a response is always there (null where the schema allows it), so the document
+# marks each one required, and a response that leaves one out breaks the schema.
+RESPONSES = (
+    Problem,
+    Term,
+    Vocabulary,
+    VocabularyList,
+    DeviceSummary,
+    Point,
+    DevicePage,
+    Metric,
+    PersonalData,
+    OpenData,
+    ResponsibleOrganisation,
+    Responsible,
+    Live,
+    RetentionCheck,
+    Compliance,
+    DeviceLinks,
+    Device,
+    HistoryEvent,
+    DeviceHistory,
+    PurposeCount,
+    ByStatus,
+    Transparency,
+    Organisation,
+    OrganisationList,
+    Bucket,
+    ReadingsMetric,
+    Readings,
+)
+for _shape in RESPONSES:
+    for _field in _shape._declared_fields.values():
+        _field.required = True
