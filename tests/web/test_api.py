@@ -332,3 +332,4 @@ def test_the_api_page_explains_every_operation_from_the_same_document(
     assert 'href="/api/v1/devices?near=51.5390,-0.1426&amp;radius=500"' in html
     assert 'href="/api/v1/devices/camden-aq-0001/history"' in html
     assert '<h3 id="schema-Device">Device</h3>' in html
+    assert "With <code>near</code>, only devices within <code>radius</code> metres" in html

@@ -3,9 +3,11 @@ its JSON twin, `/api.json`, which is that document."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from web import database, queries
@@ -22,6 +24,13 @@ def _document() -> dict[str, Any]:
     with database.connection() as conn:
         slugs = [slug for slug, _ in queries.list_organisation_slugs(conn)]
     return openapi.build(current_app, slugs)
+
+
+def words(text: str) -> Markup:
+    """A description as HTML: escaped, with CommonMark's `code` spans shown as code."""
+    parts = re.split(r"`([^`]+)`", text)
+    code = Markup("<code>{}</code>")
+    return Markup("").join(code.format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
 
 
 def _schema_name(schema: dict[str, Any]) -> str:
@@ -64,7 +73,7 @@ def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
                 "path": path,
                 "anchor": path.strip("/").replace("/", "-").replace("{", "").replace("}", ""),
                 "summary": operation["summary"],
-                "description": operation["description"],
+                "description": words(operation["description"]),
                 "example": example + EXAMPLE_QUERIES.get(path, ""),
                 "parameters": [
                     {
@@ -72,7 +81,7 @@ def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
                         "where": p["in"],
                         "required": p.get("required", False),
                         "type": type_text(p["schema"]),
-                        "description": p.get("description", ""),
+                        "description": words(p.get("description", "")),
                     }
                     for p in operation["parameters"]
                 ],
@@ -94,7 +103,11 @@ def _schemas(document: dict[str, Any]) -> list[dict[str, Any]]:
         {
             "name": name,
             "fields": [
-                {"name": field, "type": type_text(spec), "description": spec.get("description", "")}
+                {
+                    "name": field,
+                    "type": type_text(spec),
+                    "description": words(spec.get("description", "")),
+                }
                 for field, spec in schema["properties"].items()
             ],
         }
