@@ -44,7 +44,8 @@ def test_a_device_page_answers_a_residents_questions_in_order(
     assert "30 days" in html and "1 year" in html
     assert '<a href="/organisations/camden">London Borough of Camden</a> is accountable' in html
     assert "Lamplighter has not heard from it." in html
-    assert '<a href="/api/v1/devices/camden-aq-0001/readings?metric=no2">Nitrogen dioxide</a>' in html
+    readings = "/api/v1/devices/camden-aq-0001/readings?metric=no2"
+    assert f'<a href="{readings}">Nitrogen dioxide</a>' in html
 
 
 def test_personal_data_stands_out_with_its_legal_basis_and_dpia(

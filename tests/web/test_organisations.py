@@ -61,4 +61,8 @@ def test_the_about_page_says_what_is_enforced(client: FlaskClient) -> None:
         "Nothing is lost",
     ):
         assert f"<h2>{heading}</h2>" in html
-    assert "(7 days)" in html and "every\n  15 minutes" in html
+    assert "(7 days)" in html and "every 15 minutes" in html
+    twin = client.get("/about.json").get_json()
+    first = twin["guarantees"][0]
+    assert first["title"] == "Data the register does not declare is never stored"
+    assert "(7 days)" in first["how"]

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, render_template
 from werkzeug.wrappers import Response
 
-from web import database, organisation_summary
+from web import database, guarantees, organisation_summary
 from web.device_list import Filters, everything
 
 blueprint = Blueprint("organisations", __name__)
@@ -36,4 +36,16 @@ def organisation_page(slug: str) -> str:
 @blueprint.get("/about")
 def about() -> str:
     settings = current_app.config["LAMPLIGHTER_SETTINGS"]
-    return render_template("about.html", settings=settings)
+    return render_template(
+        "about.html",
+        introduction=guarantees.INTRODUCTION,
+        guarantees=guarantees.guarantees(settings),
+    )
+
+
+@blueprint.get("/about.json")
+def about_json() -> Response:
+    settings = current_app.config["LAMPLIGHTER_SETTINGS"]
+    return jsonify(
+        {"introduction": guarantees.INTRODUCTION, "guarantees": guarantees.guarantees(settings)}
+    )
