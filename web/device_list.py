@@ -20,6 +20,7 @@ from web import queries
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_SEARCH = 200
+MAX_PAGE = 100_000  # 50 million devices at 500 a page; beyond it, the offset would overflow
 PERSONAL_CHOICES = {"yes": True, "no": False}
 FILTER_NAMES = (
     "q",
@@ -138,7 +139,7 @@ def read_filters(args: Mapping[str, str], organisations: list[str]) -> Filters:
     if organisation is not None and organisation not in organisations:
         raise BadFilter(f"organisation: no organisation {organisation[:60]!r} in the register")
     near, radius = _near(values.get("near"), values.get("radius"))
-    page = _whole_number(values.get("page", "1"), "page", 1, None)
+    page = _whole_number(values.get("page", "1"), "page", 1, MAX_PAGE)
     per_page = _whole_number(values.get("per_page", str(PAGE_SIZE)), "per_page", 1, MAX_PAGE_SIZE)
     if len(values.get("q", "")) > MAX_SEARCH:
         raise BadFilter(f"q: is longer than {MAX_SEARCH} characters")
@@ -161,13 +162,13 @@ def read_filters(args: Mapping[str, str], organisations: list[str]) -> Filters:
     )
 
 
-def _whole_number(text: str, name: str, lowest: int, highest: int | None) -> int:
-    allowed = f"from {lowest}" if highest is None else f"from {lowest} to {highest}"
+def _whole_number(text: str, name: str, lowest: int, highest: int) -> int:
+    allowed = f"from {lowest} to {highest:,}"
     try:
         number = int(text)
     except ValueError:
         raise BadFilter(f"{name}: must be a whole number {allowed}") from None
-    if number < lowest or (highest is not None and number > highest):
+    if not lowest <= number <= highest:
         raise BadFilter(f"{name}: must be a whole number {allowed}")
     return number
 

@@ -47,8 +47,11 @@ class Window:
 def window(start: datetime | None, end: datetime | None, bucket: str) -> Window:
     """The time range and bucket asked for, with defaults, checked (NotServed 400 if wrong)."""
     width = BUCKET_WIDTHS[bucket]
-    end = (end or datetime.now(UTC)).astimezone(UTC)
-    start = (start or end - DEFAULT_SPAN).astimezone(UTC)
+    try:
+        end = (end or datetime.now(UTC)).astimezone(UTC)
+        start = (start or end - DEFAULT_SPAN).astimezone(UTC)
+    except OverflowError:
+        raise NotServed(400, "start, end: out of range (years 1 to 9999 in UTC)") from None
     if start >= end:
         raise NotServed(400, "start: must be before end")
     if (end - start) / width > MAX_BUCKETS:

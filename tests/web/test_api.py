@@ -106,6 +106,7 @@ def test_devices_come_in_pages(client: FlaskClient, register: Settings) -> None:
         ("bbox=0,-91,1,0", "bbox: south -91 is out of range (-90 to 90)"),
         ("per_page=501", "per_page: must be a whole number from 1 to 500"),
         ("per_page=0", "per_page: must be a whole number from 1 to 500"),
+        ("page=99999999999999999999", "page: must be a whole number from 1 to 100,000"),
         ("q=%00", "NUL character"),
     ],
 )
@@ -244,6 +245,8 @@ def test_a_personal_metrics_readings_are_never_served(
         ("metric=no2&bucket=1m&start=2025-01-01T00:00:00Z&end=2026-01-01T00:00:00Z", 400,
          "1m buckets over that range would be more than 10,000"),
         ("metric=no2&colour=red", 400, "colour: unknown field"),
+        ("metric=no2&end=9999-12-31T23:59:59-14:00", 400, "start, end: out of range"),
+        ("metric=no2&end=0001-01-01T00:00:00Z", 400, "start, end: out of range"),
     ],
 )  # fmt: skip
 def test_a_readings_request_that_cannot_be_answered_says_why(

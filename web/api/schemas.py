@@ -370,7 +370,7 @@ class DeviceQuery(Schema):
             "east): only devices inside the box."
         ),
     )
-    page = fields.Integer(validate=validate.Range(min=1), **_described("From 1."))
+    page = fields.Integer(validate=validate.Range(min=1, max=100_000), **_described("From 1."))
     per_page = fields.Integer(
         validate=validate.Range(min=1, max=500), **_described("Devices a page (default 50).")
     )
