@@ -16,13 +16,15 @@ every entry is good.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import geojson
+import orjson
 import psycopg
 
 from register import devices
@@ -76,28 +78,64 @@ class ImportReport:
 
 def export(conn: Conn, fmt: str) -> str:
     """The whole register's devices as text in one of FORMATS."""
-    entries = devices.list_devices(conn)
-    if fmt == "json":
-        return json.dumps({"format": JSON_FORMAT_TAG, "devices": entries}, indent=1) + "\n"
-    if fmt == "geojson":
-        return str(geojson.dumps(to_feature_collection(entries))) + "\n"
-    if fmt == "csv":
-        return to_csv(entries)
-    raise ValueError(f"unknown format {fmt}; use one of {', '.join(FORMATS)}")
+    return export_bytes(conn, fmt).decode()
 
 
-def to_feature_collection(entries: Iterable[dict[str, Any]]) -> geojson.FeatureCollection:
-    features = []
-    for entry in entries:
-        properties = {k: v for k, v in entry.items() if k not in ("latitude", "longitude")}
-        point = geojson.Point((entry["longitude"], entry["latitude"]), precision=7)
-        features.append(
-            geojson.Feature(id=entry["public_id"], geometry=point, properties=properties)
-        )
-    return geojson.FeatureCollection(features)
+def export_bytes(conn: Conn, fmt: str) -> bytes:
+    """The whole register's devices in one of FORMATS, as UTF-8."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt}; use one of {', '.join(FORMATS)}")
+    with _collector_paused():
+        entries = devices.list_devices(conn)
+        if fmt == "json":
+            document = {"format": JSON_FORMAT_TAG, "devices": entries}
+            return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+        if fmt == "geojson":
+            collection = to_feature_collection(entries)
+            return orjson.dumps(collection, option=orjson.OPT_APPEND_NEWLINE)
+        return to_csv(entries).encode()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large export is built.
+
+    An export makes millions of small objects and no cycles; the collector would otherwise scan
+    them again and again as they are made, which costs about a third of the time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def to_feature_collection(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of Points; coordinates to 7 decimals (about 1 cm)."""
+    features = [
+        {
+            "type": "Feature",
+            "id": entry["public_id"],
+            # GeoJSON (RFC 7946) positions are longitude, latitude.
+            "geometry": {
+                "type": "Point",
+                "coordinates": [round(entry["longitude"], 7), round(entry["latitude"], 7)],
+            },
+            "properties": {k: v for k, v in entry.items() if k not in _POSITION},
+        }
+        for entry in entries
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+_POSITION = frozenset(("latitude", "longitude"))
 
 
 def _cell(value: Any) -> str:
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -111,11 +149,15 @@ def to_csv(entries: Iterable[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*DEVICE_COLUMNS, *METRIC_COLUMNS])
+    no_metric = [""] * len(queries.METRIC_FIELDS)
     for entry in entries:
         device_cells = [_cell(entry[c]) for c in DEVICE_COLUMNS]
-        for metric in entry["metrics"] or [None]:
-            metric_cells = [_cell(metric[f] if metric else None) for f in queries.METRIC_FIELDS]
-            writer.writerow(device_cells + metric_cells)
+        if not entry["metrics"]:
+            writer.writerow(device_cells + no_metric)
+        writer.writerows(
+            device_cells + [_cell(metric[f]) for f in queries.METRIC_FIELDS]
+            for metric in entry["metrics"]
+        )
     return out.getvalue()
 
 

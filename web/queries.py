@@ -178,3 +178,20 @@ def list_reading_buckets(
         )
         .fetchall()
     )
+
+
+def read_one_snapshot(conn: Conn) -> None:
+    """Make the transaction just begun read one snapshot of the database throughout, read-only."""
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+
+def get_register_version(conn: Conn) -> tuple[int, int, int, datetime | None]:
+    """What changes whenever the register does: audit events (count and newest id), devices
+    (count), and the time of the newest change (None in an empty register)."""
+    row = conn.execute(
+        """SELECT count(*), coalesce(max(id), 0), (SELECT count(*) FROM devices), max(at)
+             FROM audit_events"""
+    ).fetchone()
+    if row is None:
+        raise RuntimeError("an aggregate returned no row")
+    return int(row[0]), int(row[1]), int(row[2]), row[3]
