@@ -14,15 +14,17 @@ from typing import Any
 
 from register import audit, validation
 from register.audit import Actor
-from register.fast_dump import compile_dump
+from register.fast_dump import compile_dump_in_place, field_names
 from register.queries import Conn
 from register.queries import registry as queries
-from register.schemas import DeviceSchema
+from register.schemas import DeviceSchema, MetricSchema
 from register.validation import FieldError, InvalidEntry
 
 SCHEMA = DeviceSchema()
-# The same public form as SCHEMA.dump, about 20 times faster: for listing the whole register.
-DUMP_FAST = compile_dump(SCHEMA)
+# The same public form as SCHEMA.dump, many times faster, for listing the whole register.
+DUMP_IN_PLACE = compile_dump_in_place(SCHEMA)
+DEVICE_ORDER = tuple(f for f in field_names(SCHEMA) if f != "metrics")
+METRIC_ORDER = field_names(MetricSchema())
 
 
 class UnknownDevice(LookupError):
@@ -54,13 +56,14 @@ def get_device(conn: Conn, public_id: str) -> dict[str, Any] | None:
 
 def list_devices(conn: Conn) -> list[dict[str, Any]]:
     """Every device in public form, by public id."""
-    rows = queries.list_device_rows(conn)
     metrics: dict[int, list[dict[str, Any]]] = {}
-    for metric in queries.list_declared_metrics(conn):
-        metrics.setdefault(metric["device_id"], []).append(metric)
-    for row in rows:
-        row["metrics"] = metrics.get(row["id"], [])
-    return [DUMP_FAST(row) for row in rows]
+    for device_id, metric in queries.list_metric_entries(conn, METRIC_ORDER):
+        metrics.setdefault(device_id, []).append(metric)
+    entries = []
+    for device_id, entry in queries.list_device_entries(conn, DEVICE_ORDER):
+        entry["metrics"] = metrics.get(device_id, [])
+        entries.append(DUMP_IN_PLACE(entry))
+    return entries
 
 
 def validate(

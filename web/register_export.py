@@ -33,11 +33,10 @@ class Version:
 
     events: int
     newest_event: int
-    devices: int
     changed_at: datetime | None
 
     def etag(self, fmt: str) -> str:
-        key = f"{LAYOUT}:{fmt}:{self.events}:{self.newest_event}:{self.devices}:{self.changed_at}"
+        key = f"{LAYOUT}:{fmt}:{self.events}:{self.newest_event}:{self.changed_at}"
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

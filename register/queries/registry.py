@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from psycopg.rows import dict_row
+from psycopg import Cursor
+from psycopg.rows import RowMaker, dict_row
 
 from register.queries import Conn, returned_id
 
@@ -105,6 +106,40 @@ def list_device_rows(conn: Conn) -> list[dict[str, Any]]:
             f" {', '.join('d.' + f for f in DEVICE_FIELDS)}"
             " FROM devices d JOIN organisations o ON o.id = d.organisation_id"
             " ORDER BY d.public_id"
+        ).fetchall()
+
+
+def _id_and_entry(cursor: Cursor[Any]) -> RowMaker[tuple[int, dict[str, Any]]]:
+    """Rows as (the first column, a dict of the other columns by name, in order)."""
+    names = [column.name for column in cursor.description or ()][1:]
+    return lambda values: (values[0], dict(zip(names, values[1:], strict=True)))
+
+
+def list_device_entries(conn: Conn, fields: Sequence[str]) -> list[tuple[int, dict[str, Any]]]:
+    """Every device as (id, its `fields` in that order), by public id; `fields` are device
+    columns and "organisation" (the slug). For listing the whole register fast."""
+    unknown = set(fields) - {"organisation", *DEVICE_FIELDS}
+    if unknown:
+        raise ValueError(f"not device fields: {', '.join(sorted(unknown))}")
+    columns = ", ".join(f"o.slug AS {f}" if f == "organisation" else f"d.{f}" for f in fields)
+    with conn.cursor(row_factory=_id_and_entry) as cur:
+        return cur.execute(
+            f"SELECT d.id, {columns}"
+            " FROM devices d JOIN organisations o ON o.id = d.organisation_id"
+            " ORDER BY d.public_id"
+        ).fetchall()
+
+
+def list_metric_entries(conn: Conn, fields: Sequence[str]) -> list[tuple[int, dict[str, Any]]]:
+    """Every declared (not withdrawn) metric as (device id, its `fields` in that order), by
+    device and id. For listing the whole register fast."""
+    unknown = set(fields) - set(METRIC_FIELDS)
+    if unknown:
+        raise ValueError(f"not metric fields: {', '.join(sorted(unknown))}")
+    with conn.cursor(row_factory=_id_and_entry) as cur:
+        return cur.execute(
+            f"SELECT device_id, {', '.join(fields)} FROM device_metrics"
+            " WHERE withdrawn_at IS NULL ORDER BY device_id, id"
         ).fetchall()
 
 

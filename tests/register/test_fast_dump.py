@@ -10,7 +10,7 @@ import pytest
 from marshmallow import Schema, fields
 
 from register import devices
-from register.fast_dump import compile_dump
+from register.fast_dump import compile_dump_in_place
 from register.queries import registry
 from tests.register.test_transfer import seed
 
@@ -34,4 +34,4 @@ def test_a_field_kind_it_does_not_know_cannot_be_compiled() -> None:
         when = fields.DateTime()
 
     with pytest.raises(TypeError, match="no compiled dump for DateTime fields"):
-        compile_dump(Odd())
+        compile_dump_in_place(Odd())
