@@ -14,19 +14,15 @@ Each message carries 4 readings, from K devices in turn. The figures are printed
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -34,11 +30,16 @@ from ingest import queries
 from ingest.bench.bench_register import METRICS, add_bench_devices
 from ingest.bench.harness import IngesterProcess, write_config
 from ingest.loadgen import LoadPublisher
-from register import db, localstack
+from register import db
+from register.bench import (
+    BENCH_DATABASE,
+    Figures,
+    free_port,
+    fresh_bench_database,
+    local_services,
+)
 from register.config import Settings
-from register.queries import migrations as migration_queries
 
-BENCH_DATABASE = "lamplighter_bench"
 CHUNK = 1000
 DELAY_HISTOGRAM = "lamplighter_ingest_delay_seconds"
 
@@ -52,37 +53,6 @@ def add_parser(benchmarks: Any) -> None:
     )
     parser.add_argument("--latency-seconds", type=float, default=15, metavar="S")
     parser.set_defaults(run=run_bench)
-
-
-@dataclasses.dataclass
-class Figures:
-    rows: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
-
-    def add(self, path: str, figure: str, note: str = "") -> None:
-        self.rows.append((path, figure, note))
-        print(f"  {path}: {figure} {note}".rstrip(), flush=True)  # noqa: T201 - progress
-
-    def table(self) -> str:
-        widths = [
-            max(len(r[i]) for r in [("path", "figure", "note"), *self.rows]) for i in range(3)
-        ]
-        lines = [
-            " | ".join(h.ljust(w) for h, w in zip(("path", "figure", "note"), widths, strict=True))
-        ]
-        lines.append("-|-".join("-" * w for w in widths))
-        lines += [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in self.rows]
-        return "\n".join(lines)
-
-
-def bench_database_url(settings: Settings) -> str:
-    parts = urlsplit(settings.database_url)
-    return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 _last_stamp = 0.0
@@ -118,35 +88,16 @@ def publish_all(publisher: LoadPublisher, prefix: str, devices: list[str], total
     return time.perf_counter() - started
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run_bench(settings: Settings, args: argparse.Namespace) -> int:
-    # SIGTERM unwinds like Ctrl-C, so that the ingester child is stopped, not left running.
-    signal.signal(signal.SIGTERM, _interrupt)
-    started_here = []
-    if not settings.database.url or not settings.mqtt.url:
-        started_here = [s.name for s in localstack.start(settings) if s.changed]
-    try:
+    with local_services(settings):
         return _run(settings, args)
-    finally:
-        if started_here:
-            localstack.stop(settings, only=started_here)
 
 
 def _prepare_database(settings: Settings, device_count: int) -> tuple[Settings, list[str]]:
-    with db.connect(settings, autocommit=True) as admin:
-        migration_queries.drop_database(admin, BENCH_DATABASE)
-        owner = admin.info.user
-        migration_queries.create_database(admin, BENCH_DATABASE, owner)
-    bench = dataclasses.replace(
-        settings, database=dataclasses.replace(settings.database, url=bench_database_url(settings))
-    )
-    with db.connect(bench) as conn:
-        list(db.upgrade(conn))
+    bench_settings = fresh_bench_database(settings)
+    with db.connect(bench_settings) as conn:
         devices = add_bench_devices(conn, device_count)
-    return bench, devices
+    return bench_settings, devices
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
