@@ -98,17 +98,6 @@ def get_device_row(conn: Conn, public_id: str, *, lock: bool = False) -> dict[st
         ).fetchone()
 
 
-def list_device_rows(conn: Conn) -> list[dict[str, Any]]:
-    """Every device's columns with its id and organisation slug, by public id."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            f"SELECT d.id, d.organisation_id, o.slug AS organisation,"
-            f" {', '.join('d.' + f for f in DEVICE_FIELDS)}"
-            " FROM devices d JOIN organisations o ON o.id = d.organisation_id"
-            " ORDER BY d.public_id"
-        ).fetchall()
-
-
 def _id_and_entry(cursor: Cursor[Any]) -> RowMaker[tuple[int, dict[str, Any]]]:
     """Rows as (the first column, a dict of the other columns by name, in order)."""
     names = [column.name for column in cursor.description or ()][1:]
