@@ -3,9 +3,10 @@
 The devices are the demo register's kinds (air quality, noise, footfall, smart lamp posts, some
 with cameras and personal data, parking and bin sensors) in the demo's proportions, owned by
 the 16 LOTI boroughs, the GLA and TfL, placed inside the boroughs, with the demo's spread of
-statuses. Each has a create event in its history, and some an update; a few hundred active
-devices have a day of readings, so device pages show compliance figures from the hypertable.
-The result is the same for the same N (a fixed random seed).
+statuses. Each has its history (created; for some a retention changed; for the decommissioned,
+their decommissioning), and a few hundred active devices have a day of readings, so device
+pages show compliance figures from the hypertable. The same N gives the same register (a fixed
+random seed), but for the times of the readings.
 """
 
 from __future__ import annotations
