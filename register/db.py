@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from register import transfer
 from register.config import Settings
 from register.queries import migrations as queries
 
@@ -155,6 +156,12 @@ def upgrade(conn: psycopg.Connection[Any]) -> list[Migration]:
                     conn, migration.version, migration.name, migration.checksum
                 )
             applied_now.append(migration)
+        # Derived data next: the devices' stored export rows (migration 0007), for devices
+        # loaded in bulk or stored under an older encoding. Nothing to do on most runs.
+        with transaction(conn):
+            stored = transfer.store_missing_exports(conn)
+        if stored:
+            log.info("stored the export rows of %d devices", stored)
     finally:
         queries.unlock_migrations(conn, MIGRATION_LOCK_KEY)
     return applied_now

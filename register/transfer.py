@@ -19,25 +19,23 @@ import csv
 import gc
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import psycopg
 
-from register import devices
+from register import devices, export_rows
 from register.audit import Actor, NotAllowed
+from register.export_rows import DEVICE_COLUMNS, METRIC_COLUMNS
 from register.queries import Conn
+from register.queries import exports as export_queries
 from register.queries import registry as queries
 from register.validation import FieldError, InvalidEntry
 
-FORMATS = ("csv", "geojson", "json")
-JSON_FORMAT_TAG = "lamplighter.devices/1"
+FORMATS = export_rows.FORMATS
 LIST_FIELDS = ("technology", "purposes", "data_types", "processing", "storage", "access")
-DEVICE_COLUMNS = ("organisation", *queries.DEVICE_FIELDS)
-METRIC_COLUMNS = tuple(f"metric_{f}" for f in queries.METRIC_FIELDS)
 
 
 class UnreadableFile(ValueError):
@@ -82,26 +80,38 @@ def export(conn: Conn, fmt: str) -> str:
 
 
 def export_bytes(conn: Conn, fmt: str) -> bytes:
-    """The whole register's devices in one of FORMATS, as UTF-8."""
+    """The whole register's devices in one of FORMATS, as UTF-8: the devices' stored rows
+    joined, with any missing or outdated row encoded now from the register (not stored: see
+    `store_missing_exports`)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt}; use one of {', '.join(FORMATS)}")
+    stored = export_queries.list_export_texts(conn, fmt, export_rows.LAYOUT)
+    missing = [device_id for device_id, text in stored if text is None]
+    encoded: dict[int, str] = {}
+    if missing:
+        encode = export_rows.ENCODERS[fmt]
+        with _collector_paused():
+            encoded = {i: encode(entry) for i, entry in devices.entries_of(conn, missing)}
+    parts = [encoded[device_id] if text is None else text for device_id, text in stored]
+    return export_rows.document(fmt, parts)
+
+
+def store_missing_exports(conn: Conn) -> int:
+    """Store the export rows of devices that have none of the current layout (after a bulk
+    load, or a new layout); how many were stored. A row a concurrent change writes is kept."""
+    missing = export_queries.list_devices_without_export(conn, export_rows.LAYOUT)
+    if not missing:
+        return 0
     with _collector_paused():
-        entries = devices.list_devices(conn)
-        if fmt == "json":
-            document = {"format": JSON_FORMAT_TAG, "devices": entries}
-            return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
-        if fmt == "geojson":
-            collection = to_feature_collection(entries)
-            return orjson.dumps(collection, option=orjson.OPT_APPEND_NEWLINE)
-        return to_csv(entries).encode()
+        return export_rows.store(conn, devices.entries_of(conn, missing), replace_current=False)
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large export is built.
+    """Pause the cyclic garbage collector while many entries are built.
 
-    An export makes millions of small objects and no cycles; the collector would otherwise scan
-    them again and again as they are made, which costs about a third of the time.
+    Building entries makes millions of small objects and no cycles; the collector would
+    otherwise scan them again and again as they are made, which costs about a third of the time.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -110,55 +120,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def to_feature_collection(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection of Points, coordinates to 7 decimals (about 1 cm). It takes
-    the entries over: each becomes a feature's properties, its position the geometry."""
-    features = []
-    for entry in entries:
-        longitude, latitude = entry.pop("longitude"), entry.pop("latitude")
-        features.append(
-            {
-                "type": "Feature",
-                "id": entry["public_id"],
-                # GeoJSON (RFC 7946) positions are longitude, latitude.
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(longitude, 7), round(latitude, 7)],
-                },
-                "properties": entry,
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _cell(value: Any) -> str:
-    if type(value) is str:
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ";".join(value)
-    return str(value)
-
-
-def to_csv(entries: Iterable[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*DEVICE_COLUMNS, *METRIC_COLUMNS])
-    no_metric = [""] * len(queries.METRIC_FIELDS)
-    for entry in entries:
-        device_cells = [_cell(entry[c]) for c in DEVICE_COLUMNS]
-        if not entry["metrics"]:
-            writer.writerow(device_cells + no_metric)
-        writer.writerows(
-            device_cells + [_cell(metric[f]) for f in queries.METRIC_FIELDS]
-            for metric in entry["metrics"]
-        )
-    return out.getvalue()
 
 
 # --- reading files ---------------------------------------------------------------------------

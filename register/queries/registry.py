@@ -104,9 +104,11 @@ def _id_and_entry(cursor: Cursor[Any]) -> RowMaker[tuple[int, dict[str, Any]]]:
     return lambda values: (values[0], dict(zip(names, values[1:], strict=True)))
 
 
-def list_device_entries(conn: Conn, fields: Sequence[str]) -> list[tuple[int, dict[str, Any]]]:
-    """Every device as (id, its `fields` in that order), by public id; `fields` are device
-    columns and "organisation" (the slug). For listing the whole register fast."""
+def list_device_entries(
+    conn: Conn, fields: Sequence[str], device_ids: Sequence[int] | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """Every device (or those of `device_ids`) as (id, its `fields` in that order), by public
+    id; `fields` are device columns and "organisation" (the slug). For listing many fast."""
     unknown = set(fields) - {"organisation", *DEVICE_FIELDS}
     if unknown:
         raise ValueError(f"not device fields: {', '.join(sorted(unknown))}")
@@ -115,20 +117,27 @@ def list_device_entries(conn: Conn, fields: Sequence[str]) -> list[tuple[int, di
         return cur.execute(
             f"SELECT d.id, {columns}"
             " FROM devices d JOIN organisations o ON o.id = d.organisation_id"
-            " ORDER BY d.public_id"
+            " WHERE %(ids)s::integer[] IS NULL OR d.id = ANY(%(ids)s)"
+            " ORDER BY d.public_id",
+            {"ids": None if device_ids is None else list(device_ids)},
         ).fetchall()
 
 
-def list_metric_entries(conn: Conn, fields: Sequence[str]) -> list[tuple[int, dict[str, Any]]]:
-    """Every declared (not withdrawn) metric as (device id, its `fields` in that order), by
-    device and id. For listing the whole register fast."""
+def list_metric_entries(
+    conn: Conn, fields: Sequence[str], device_ids: Sequence[int] | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """Every declared (not withdrawn) metric, of every device or those of `device_ids`, as
+    (device id, its `fields` in that order), by device and id. For listing many fast."""
     unknown = set(fields) - set(METRIC_FIELDS)
     if unknown:
         raise ValueError(f"not metric fields: {', '.join(sorted(unknown))}")
     with conn.cursor(row_factory=_id_and_entry) as cur:
         return cur.execute(
             f"SELECT device_id, {', '.join(fields)} FROM device_metrics"
-            " WHERE withdrawn_at IS NULL ORDER BY device_id, id"
+            " WHERE withdrawn_at IS NULL"
+            " AND (%(ids)s::integer[] IS NULL OR device_id = ANY(%(ids)s))"
+            " ORDER BY device_id, id",
+            {"ids": None if device_ids is None else list(device_ids)},
         ).fetchall()
 
 
