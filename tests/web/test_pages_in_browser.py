@@ -126,3 +126,50 @@ def test_near_me_lists_the_nearby_devices_nearest_first(
         assert [text.split("(")[1].split(" m away")[0] for text in listed] == ["100", "300"]
     finally:
         context.close()
+
+
+# What a keyboard can reach: links, form controls, and anything given a tab stop (the map and
+# its markers).
+INTERACTIVE = (
+    "a[href], button, input:not([type=hidden]), select, textarea, "
+    "[tabindex]:not([tabindex='-1'])"
+)
+_FOCUSED = """() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return null;
+    e.dataset.reached = "yes";
+    const s = getComputedStyle(e);
+    const outlined = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2;
+    return [e.tagName + " " + (e.getAttribute("href") || e.className || e.name || ""),
+            outlined || s.boxShadow !== "none"];
+}"""
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/devices/camden-cam-0001", "/organisations/camden", "/about", "/api"]
+)
+def test_every_control_is_reached_by_the_keyboard_with_a_visible_focus(
+    page: Page, live_server: str, register: Settings, path: str
+) -> None:
+    page.route(
+        "**/*", lambda r: r.continue_() if r.request.url.startswith(live_server) else r.abort()
+    )
+    page.goto(live_server + path)
+    if path == "/":
+        page.wait_for_selector("#map[data-markers]")
+    visible = "els => els.filter(e => e.getClientRects().length > 0).length"
+    targets = page.eval_on_selector_all(INTERACTIVE, visible)
+    unfocused: list[str] = []
+    for _ in range(targets + 3):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(_FOCUSED)
+        if focused is not None and not focused[1]:
+            unfocused.append(focused[0])
+    missed = page.eval_on_selector_all(
+        INTERACTIVE,
+        "els => els.filter(e => e.getClientRects().length > 0 && e.dataset.reached !== 'yes')"
+        ".map(e => e.outerHTML.slice(0, 120))",
+    )
+    assert targets > 3
+    assert missed == []
+    assert unfocused == [], "focused without a visible outline"
