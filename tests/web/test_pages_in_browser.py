@@ -131,8 +131,7 @@ def test_near_me_lists_the_nearby_devices_nearest_first(
 # What a keyboard can reach: links, form controls, and anything given a tab stop (the map and
 # its markers).
 INTERACTIVE = (
-    "a[href], button, input:not([type=hidden]), select, textarea, "
-    "[tabindex]:not([tabindex='-1'])"
+    "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])"
 )
 _FOCUSED = """() => {
     const e = document.activeElement;
