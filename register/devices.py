@@ -152,6 +152,7 @@ def save(conn: Conn, data: dict[str, Any], actor: Actor, note: str = "") -> Save
                 )
             ]
         )
+    _personal_stays_personal(conn, current["id"], data)
     queries.update_device(conn, current["id"], organisation["id"], data)
     kept = {m["key"] for m in data["metrics"]}
     queries.withdraw_metrics(
@@ -174,6 +175,23 @@ def save(conn: Conn, data: dict[str, Any], actor: Actor, note: str = "") -> Save
     )
     export_rows.store(conn, entries_of(conn, [current["id"]]))
     return SaveResult(data["public_id"], action, changes)
+
+
+def _personal_stays_personal(conn: Conn, device_id: int, data: dict[str, Any]) -> None:
+    """A metric key once declared personal data stays personal on its device: its stored
+    readings are personal, and declaring the key otherwise would publish them as open data."""
+    was_personal = queries.list_keys_ever_personal(conn, device_id)
+    errors = [
+        FieldError(
+            f"metrics[{position}].personal",
+            f"metric {metric['key']} was declared personal data, so its readings are; it stays "
+            "personal (declare a new key for data that is not)",
+        )
+        for position, metric in enumerate(data["metrics"])
+        if metric["key"] in was_personal and not metric["personal"]
+    ]
+    if errors:
+        raise InvalidEntry(errors)
 
 
 def create_device(conn: Conn, raw: Any, actor: Actor, note: str = "") -> SaveResult:

@@ -24,7 +24,12 @@ def init_app(app: Flask, settings: Settings) -> None:
         settings.database_url,
         min_size=settings.database.pool_min,
         max_size=settings.database.pool_max,
-        kwargs={"connect_timeout": settings.database.connect_timeout, **db.KEEPALIVES},
+        kwargs={
+            "connect_timeout": settings.database.connect_timeout,
+            # No public request may hold the database for long (a huge range of readings).
+            "options": f"-c statement_timeout={round(settings.web.statement_timeout * 1000)}",
+            **db.KEEPALIVES,
+        },
         name="lamplighter-web",
         open=True,
     )

@@ -169,7 +169,8 @@ def list_reading_buckets(
         conn.cursor(row_factory=dict_row)
         .execute(
             """SELECT time_bucket(%(width)s, time) AS time, count(*) AS count,
-                      avg(value) AS mean, min(value) AS min, max(value) AS max
+                      -- numeric: a float8 avg() overflows on values near 1e154 and over
+                      avg(value::numeric)::float8 AS mean, min(value) AS min, max(value) AS max
                  FROM readings
                 WHERE device_id = %(device)s AND metric_id = %(metric)s
                   AND time >= %(start)s AND time < %(end)s

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
-from register import transfer
+from register import export_rows, transfer
 from register.queries import Conn
 from web import queries
 
@@ -36,13 +36,17 @@ class Version:
     changed_at: datetime | None
 
     def etag(self, fmt: str) -> str:
-        key = f"{LAYOUT}:{fmt}:{self.events}:{self.newest_event}:{self.changed_at}"
+        layouts = f"{LAYOUT}:{export_rows.LAYOUT}"
+        key = f"{layouts}:{fmt}:{self.events}:{self.newest_event}:{self.changed_at}"
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 @dataclass
 class _Cache:
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # One lock a format: building one format never holds up a download of another.
+    locks: dict[str, threading.Lock] = field(
+        default_factory=lambda: {fmt: threading.Lock() for fmt in export_rows.FORMATS}
+    )
     bodies: dict[str, tuple[Version, bytes]] = field(default_factory=dict)
 
 
@@ -64,13 +68,16 @@ def body(conn: Conn, fmt: str, version: Version) -> bytes:
     kept = cache.bodies.get(fmt)
     if kept is not None and kept[0] == version:
         return kept[1]
-    # One build at a time: requests arriving meanwhile wait for it rather than build it again.
-    with cache.lock:
+    if kept is not None and kept[0].events > version.events:
+        # This request's snapshot is older than the kept body: answer it, keep the newer.
+        return transfer.export_bytes(conn, fmt)
+    # One build a format at a time: requests arriving meanwhile wait for it rather than build
+    # it again.
+    with cache.locks[fmt]:
         kept = cache.bodies.get(fmt)
         if kept is not None and kept[0] == version:
             return kept[1]
         if kept is not None and kept[0].events > version.events:
-            # This request's snapshot is older than the kept body: answer it, keep the newer.
             return transfer.export_bytes(conn, fmt)
         cache.bodies.pop(fmt, None)  # let the old body go before the new one is made
         built = transfer.export_bytes(conn, fmt)

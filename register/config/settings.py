@@ -223,6 +223,11 @@ class WebSettings:
     tile_attribution: str = setting(
         "© OpenStreetMap contributors", "Credit shown on the map for its tiles."
     )
+    statement_timeout: float = setting(
+        10.0,
+        "Seconds a web request's database statement may run before it is cancelled (a 503).",
+        check=_positive,
+    )
     secret_key: str = setting(
         "",
         "Key that signs sessions and CSRF tokens. Empty: generated once under services.data_dir.",

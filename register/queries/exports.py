@@ -10,27 +10,35 @@ from register.queries import Conn
 COLUMNS = {"json": "entry_json", "geojson": "feature", "csv": "csv_rows"}
 
 _STAGE = """
-    CREATE TEMP TABLE IF NOT EXISTS device_exports_staging (
+    CREATE TEMP TABLE device_exports_staging (
         device_id integer, entry_json text, feature text, csv_rows text
     ) ON COMMIT DELETE ROWS"""
 _UPSERT = """
-    INSERT INTO device_exports (device_id, layout, entry_json, feature, csv_rows)
-    SELECT device_id, %s, entry_json, feature, csv_rows FROM device_exports_staging
+    INSERT INTO device_exports (device_id, layout, device_updated_at, entry_json, feature, csv_rows)
+    SELECT s.device_id, %s, d.updated_at, s.entry_json, s.feature, s.csv_rows
+      FROM device_exports_staging s JOIN devices d ON d.id = s.device_id
     ON CONFLICT (device_id) DO UPDATE
-       SET layout = EXCLUDED.layout, entry_json = EXCLUDED.entry_json,
-           feature = EXCLUDED.feature, csv_rows = EXCLUDED.csv_rows"""
+       SET layout = EXCLUDED.layout, device_updated_at = EXCLUDED.device_updated_at,
+           entry_json = EXCLUDED.entry_json, feature = EXCLUDED.feature,
+           csv_rows = EXCLUDED.csv_rows"""
+# A backfill keeps a row that is already current (of this layout, and as new as its device).
+_ONLY_OUTDATED = """
+     WHERE device_exports.layout <> EXCLUDED.layout
+        OR device_exports.device_updated_at < EXCLUDED.device_updated_at"""
 
 
 def upsert_export_rows(
     conn: Conn, layout: int, rows: Sequence[tuple[int, str, str, str]], *, replace_current: bool
 ) -> None:
     """Store (device id, JSON, GeoJSON, CSV) rows, through COPY into a staging table (five times
-    faster than array parameters for large texts). Unless `replace_current`, a row already of
-    this layout is kept: a backfill must never overwrite what a concurrent change just wrote."""
-    guard = "" if replace_current else " WHERE device_exports.layout <> EXCLUDED.layout"
+    faster than array parameters for large texts), each with its device's `updated_at` as this
+    transaction sees it. Unless `replace_current`, a current row is kept: a backfill must never
+    overwrite what a concurrent change just wrote."""
+    guard = "" if replace_current else _ONLY_OUTDATED
     with conn.transaction():
-        conn.execute("SET LOCAL client_min_messages = warning")  # "already exists, skipping"
-        conn.execute(_STAGE)
+        staged = conn.execute("SELECT to_regclass('pg_temp.device_exports_staging')").fetchone()
+        if staged is None or staged[0] is None:
+            conn.execute(_STAGE)
         with conn.cursor().copy("COPY device_exports_staging FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -39,10 +47,12 @@ def upsert_export_rows(
 
 
 def list_devices_without_export(conn: Conn, layout: int) -> list[int]:
-    """Ids of devices whose stored export row is missing or of another layout."""
+    """Ids of devices whose stored export row is missing, of another layout, or older than the
+    device."""
     rows = conn.execute(
         """SELECT d.id FROM devices d LEFT JOIN device_exports e ON e.device_id = d.id
-            WHERE e.layout IS DISTINCT FROM %s ORDER BY d.id""",
+            WHERE e.layout IS DISTINCT FROM %s OR e.device_updated_at IS DISTINCT FROM d.updated_at
+            ORDER BY d.id""",
         (layout,),
     ).fetchall()
     return [row[0] for row in rows]
@@ -50,10 +60,11 @@ def list_devices_without_export(conn: Conn, layout: int) -> list[int]:
 
 def list_export_texts(conn: Conn, fmt: str, layout: int) -> list[tuple[int, str | None]]:
     """Every device's (id, stored text in `fmt`), by public id; the text is None when the row is
-    missing or of another layout."""
+    missing, of another layout, or older than the device."""
     column = COLUMNS[fmt]  # a fixed name from COLUMNS, never the caller's text
     return conn.execute(
-        f"""SELECT d.id, CASE WHEN e.layout = %s THEN e.{column} END
+        f"""SELECT d.id, CASE WHEN e.layout = %s AND e.device_updated_at = d.updated_at
+                              THEN e.{column} END
               FROM devices d LEFT JOIN device_exports e ON e.device_id = d.id
              ORDER BY d.public_id""",
         (layout,),

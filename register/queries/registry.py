@@ -185,6 +185,14 @@ def upsert_metric(conn: Conn, device_id: int, values: dict[str, Any]) -> None:
     )
 
 
+def list_keys_ever_personal(conn: Conn, device_id: int) -> set[str]:
+    """Keys of the device's metrics declared personal data, withdrawn ones included."""
+    rows = conn.execute(
+        "SELECT key FROM device_metrics WHERE device_id = %s AND personal", (device_id,)
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def withdraw_metrics(conn: Conn, device_id: int, keys: Iterable[str]) -> None:
     """Take metrics off a device; their rows stay for the readings and history that name them."""
     conn.execute(

@@ -186,3 +186,20 @@ def test_register_changes_notify_listeners(fresh_settings: Settings, conn: Conn)
     assert tables == {"organisations", "devices", "device_metrics"}
     assert {r["device_id"] for r in received if r["table"] != "organisations"} == {device_id}
     assert after_decommission == [{"table": "devices", "id": device_id, "device_id": device_id}]
+
+
+def test_a_personal_metric_stays_personal_even_after_it_was_withdrawn(conn: Conn) -> None:
+    """Its stored readings are personal data: declaring the key not personal (and open) would
+    publish them."""
+    counted = {"key": "faces", "label": "Faces seen", "unit": "count", "retention": "P7D"}
+    personal = device_entry(
+        data_types=["personal"], legal_basis="public_task", dpia_url="https://example.org/dpia",
+        metrics=[{**counted, "personal": True}],
+    )  # fmt: skip
+    add_device(conn, **{k: v for k, v in personal.items() if k != "public_id"})
+    made_open = device_entry(metrics=[{**counted, "personal": False, "open_data": True}])
+    with pytest.raises(InvalidEntry, match=r"metrics\[0\]\.personal: metric faces was declared"):
+        devices.update_device(conn, "camden-aq-0001", made_open, ADMIN)
+    devices.update_device(conn, "camden-aq-0001", {**personal, "metrics": []}, ADMIN)
+    with pytest.raises(InvalidEntry, match="it stays personal"):
+        devices.update_device(conn, "camden-aq-0001", made_open, ADMIN)

@@ -104,3 +104,19 @@ def test_upgrading_the_database_stores_missing_rows(conn: Conn) -> None:
         conn.execute("DELETE FROM device_exports")
     db.upgrade(conn)
     assert export_queries.list_devices_without_export(conn, export_rows.LAYOUT) == []
+
+
+def test_a_device_changed_behind_the_registers_back_is_encoded_again(conn: Conn) -> None:
+    """A writer that bypasses the register's code (an older process, a hand-written UPDATE)
+    still moves the device's updated_at, so its stored row no longer counts."""
+    seed(conn)
+    with conn.transaction():
+        conn.execute(
+            "UPDATE devices SET name = 'Renamed by hand', updated_at = now() + interval '1 second'"
+            " WHERE public_id = 'camden-cam-0001'"
+        )
+    assert b"Renamed by hand" in transfer.export_bytes(conn, "json")
+    assert transfer.export_bytes(conn, "csv") == whole_file(devices.list_devices(conn), "csv")
+    with conn.transaction():
+        assert transfer.store_missing_exports(conn) == 1
+    assert export_queries.list_devices_without_export(conn, export_rows.LAYOUT) == []

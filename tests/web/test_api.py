@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,8 +14,9 @@ from register.config import Settings
 from tests.register.factories import ADMIN, add_device, device_entry
 from tests.web.samples import add_camera
 from tests.web.test_api_schema import OPERATIONS
-from web import device_list
+from web import create_app, database, device_list
 from web.api import schemas
+from web.database import EXTENSION
 
 # camden-aq-0001 is at 51.5390,-0.1426; the others are 150 m and 2 km north, and in Hackney.
 NORTH_150_M = 51.5390 + 150 / 111_195
@@ -210,6 +213,18 @@ def test_open_readings_come_in_time_buckets(client: FlaskClient, register: Setti
     assert [(b["count"], b["max"]) for b in daily["buckets"]] == [(5, 99.0)]
 
 
+def test_huge_values_are_averaged_without_overflow(client: FlaskClient, register: Settings) -> None:
+    """Any finite double may be stored; a float8 average of 1e200 and 0 would overflow."""
+    hour = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    add_readings(
+        register, "camden-aq-0001", "no2", [(hour, 1e200), (hour + timedelta(minutes=1), 0.0)]
+    )
+    found = ok(client, "/api/v1/devices/camden-aq-0001/readings?metric=no2&bucket=1h"
+                       "&start=2026-11-20T09:00:00Z&end=2026-11-20T10:00:00Z")  # fmt: skip
+    assert found["buckets"][0]["mean"] == pytest.approx(5e199)
+    assert found["buckets"][0]["max"] == 1e200
+
+
 def test_the_default_range_is_the_last_24_hours(client: FlaskClient, register: Settings) -> None:
     now = datetime.now(UTC)
     add_readings(register, "camden-aq-0001", "no2", [
@@ -336,3 +351,29 @@ def test_the_api_page_explains_every_operation_from_the_same_document(
     assert 'href="/api/v1/devices/camden-aq-0001/history"' in html
     assert '<h3 id="schema-Device">Device</h3>' in html
     assert "With <code>near</code>, only devices within <code>radius</code> metres" in html
+
+
+def test_a_statement_that_runs_too_long_is_cancelled_and_answered_503(
+    web_settings: Settings,
+) -> None:
+    """No public request holds the database for long: the pool's statement_timeout cancels it,
+    and the answer says what to do."""
+    quick = dataclasses.replace(
+        web_settings, web=dataclasses.replace(web_settings.web, statement_timeout=0.2)
+    )
+    app = create_app(quick)
+
+    def slow() -> str:  # stands in for a very large range of readings
+        with database.connection() as conn:
+            conn.execute("SELECT pg_sleep(5)")
+        return "finished"
+
+    app.add_url_rule("/api/v1/slow", view_func=slow)
+    try:
+        started = time.monotonic()
+        answer = app.test_client().get("/api/v1/slow")
+        assert time.monotonic() - started < 4
+    finally:
+        app.extensions[EXTENSION].close()
+    assert answer.status_code == 503
+    assert "took too long" in answer.get_json()["detail"]

@@ -229,3 +229,15 @@ def test_the_home_and_about_pages_link_every_download(
     html = client.get(path).get_data(as_text=True)
     for fmt in transfer.FORMATS:
         assert f'href="/register.{fmt}"' in html
+
+
+def test_a_new_encoding_of_the_rows_gives_new_etags(
+    client: FlaskClient, register: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = client.get("/register.geojson").headers["ETag"]
+    monkeypatch.setattr(
+        register_export.export_rows, "LAYOUT", register_export.export_rows.LAYOUT + 1
+    )
+    answer = client.get("/register.geojson", headers={"If-None-Match": before})
+    assert answer.status_code == 200
+    assert answer.headers["ETag"] != before

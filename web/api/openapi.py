@@ -134,6 +134,6 @@ def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
         )
     document = spec.to_dict()
     for parameter in document["paths"].get("/api/v1/devices", {}).get("get", {})["parameters"]:
-        if parameter["name"] == "organisation":
+        if parameter["name"] == "organisation" and organisations:  # JSON Schema: no empty enum
             parameter["schema"]["enum"] = organisations
     return document

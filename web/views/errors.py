@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from flask import Blueprint, abort, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,17 @@ def http_error(error: HTTPException) -> tuple[Response | str, int]:
         response.mimetype = "application/problem+json"
         return response, code
     return render_template("error.html", error=error), code
+
+
+@blueprint.app_errorhandler(psycopg.errors.QueryCanceled)
+def too_slow(error: psycopg.errors.QueryCanceled) -> tuple[Response | str, int]:
+    log.warning("statement cancelled on %s: %s", request.path, error)
+    return http_error(
+        ServiceUnavailable(
+            description="the database took too long to answer; ask for less (a shorter range, "
+            "wider buckets, fewer devices a page)"
+        )
+    )
 
 
 @blueprint.app_errorhandler(Exception)
