@@ -123,11 +123,23 @@ def _term(category: str, value: str, name: str) -> str:
     return value
 
 
-def read_filters(args: Mapping[str, str], organisations: list[str]) -> Filters:
-    """Filters from query-string arguments; BadFilter for an unknown name or value."""
+def read_filters(
+    args: Mapping[str, str], organisations: list[str], *, strict: bool = False
+) -> Filters:
+    """Filters from query-string arguments; BadFilter for an unknown name or value.
+
+    A plain HTML form sends its empty fields, so an empty value means "any" and spaces around a
+    value do not count; `strict` (the API) names both as mistakes instead.
+    """
     unknown = sorted(set(args) - set(FILTER_NAMES))
     if unknown:
         raise BadFilter(f"unknown filter {unknown[0]!r}; the filters are {', '.join(FILTER_NAMES)}")
+    if strict:
+        for name, value in args.items():
+            if not value.strip():
+                raise BadFilter(f"{name}: is empty; leave it out to not filter by it")
+            if name != "q" and value != value.strip():
+                raise BadFilter(f"{name}: has spaces around {value.strip()[:60]!r}")
     values = {k: v.strip() for k, v in args.items() if v.strip()}
     personal = values.get("personal")
     if personal is not None and personal not in PERSONAL_CHOICES:

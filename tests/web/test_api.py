@@ -111,6 +111,8 @@ def test_devices_come_in_pages(client: FlaskClient, register: Settings) -> None:
         ("per_page=0", "per_page: must be a whole number from 1 to 500"),
         ("page=99999999999999999999", "page: must be a whole number from 1 to 100,000"),
         ("q=%00", "NUL character"),
+        ("bbox=", "bbox: is empty; leave it out to not filter by it"),
+        ("status=%20active", "status: has spaces around 'active'"),
     ],
 )
 def test_a_device_list_parameter_that_cannot_be_right_is_a_400_that_says_why(

@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask
+from flask import Flask, current_app
 from marshmallow import Schema
 
 from register import vocab
 from register.schemas import SLUG
+from web import database, queries
 from web.api import schemas
 
 VERSION = "1.0.0"
@@ -137,3 +138,10 @@ def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
         if parameter["name"] == "organisation" and organisations:  # JSON Schema: no empty enum
             parameter["schema"]["enum"] = organisations
     return document
+
+
+def current_document() -> dict[str, Any]:
+    """The document of this application, listing the register's organisations as they are now."""
+    with database.connection() as conn:
+        slugs = [slug for slug, _ in queries.list_organisation_slugs(conn)]
+    return build(current_app, slugs)

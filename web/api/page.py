@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from web import database, queries
 from web.api import openapi
 
 blueprint = Blueprint("api_page", __name__)
@@ -18,12 +17,6 @@ EXAMPLE_QUERIES = {
     "/api/v1/devices": "?near=51.5390,-0.1426&radius=500",
     "/api/v1/devices/{public_id}/readings": "?metric=no2&bucket=1h",
 }
-
-
-def _document() -> dict[str, Any]:
-    with database.connection() as conn:
-        slugs = [slug for slug, _ in queries.list_organisation_slugs(conn)]
-    return openapi.build(current_app, slugs)
 
 
 def words(text: str) -> Markup:
@@ -117,7 +110,7 @@ def _schemas(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 @blueprint.get("/api")
 def api_page() -> str:
-    document = _document()
+    document = openapi.current_document()
     return render_template(
         "api.html",
         info=document["info"],
@@ -128,4 +121,4 @@ def api_page() -> str:
 
 @blueprint.get("/api.json")
 def api_json() -> Response:
-    return jsonify(_document())
+    return jsonify(openapi.current_document())
