@@ -1,19 +1,16 @@
-"""gunicorn settings for serving Lamplighter's web site in production.
+"""gunicorn settings for serving Lamplighter's web site in production:
 
     gunicorn -c deploy/gunicorn.conf.py
 
-`lamplighter web` uses the same choices; settings come from $LAMPLIGHTER_CONFIG.
+The options are `lamplighter web`'s (`web.serving.gunicorn_options`), from the same settings:
+web.host, web.port and web.workers, read from $LAMPLIGHTER_CONFIG (or ./config.toml) and
+LAMPLIGHTER_* variables such as LAMPLIGHTER_WEB_PORT.
 """
 
-import os
+# gunicorn takes this file's module-level names that are gunicorn settings as its settings, so
+# nothing here is named like one (`config` is).
+from register.platform.config import default_config_path, load
+from web.serving import WSGI_APP, gunicorn_options
 
-wsgi_app = "web.wsgi:app"
-bind = os.environ.get("LAMPLIGHTER_GUNICORN_BIND", "127.0.0.1:8080")
-workers = int(os.environ.get("LAMPLIGHTER_GUNICORN_WORKERS", "2"))
-worker_class = "gthread"
-threads = 4
-# Behind a reverse proxy that terminates TLS and logs requests.
-accesslog = None
-errorlog = "-"
-graceful_timeout = 10
-proc_name = "lamplighter-web"
+wsgi_app = WSGI_APP
+globals().update(gunicorn_options(load(default_config_path())))

@@ -20,8 +20,8 @@ import orjson
 import psycopg
 
 from ingest import queries
-from register import db
-from register.config import Settings
+from register.platform import db
+from register.platform.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from ingest.register_cache import RegisterCache, RegisterFollower
 from ingest.sources import Source
 from ingest.stats import IngestStats, SummaryLogger
 from ingest.writer import Writer
-from register.config import ConfigError, Settings
+from register.platform.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 

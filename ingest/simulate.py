@@ -26,9 +26,9 @@ import orjson
 from ingest import queries
 from ingest.loadgen import LoadPublisher
 from ingest.register_cache import Device, Metric, devices_from_rows
-from register import db
-from register.config import Settings, SourceSettings
-from register.config.settings import DEFAULT_TOPICS
+from ingest.settings import DEFAULT_TOPICS, SourceSettings
+from register.platform import db
+from register.platform.config import Settings
 
 log = logging.getLogger(__name__)
 

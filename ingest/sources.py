@@ -25,8 +25,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.backlog import Backlog
 from ingest.messages import Message
-from register.config import Settings, SourceSettings
-from register.config.settings import DEFAULT_TOPICS
+from ingest.settings import DEFAULT_TOPICS, SourceSettings
+from register.platform.config import Settings
 
 log = logging.getLogger(__name__)
 

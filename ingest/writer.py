@@ -27,8 +27,8 @@ from ingest.checks import Limits, Outcome, check_message
 from ingest.messages import Message
 from ingest.register_cache import RegisterCache
 from ingest.stats import IngestStats
-from register import db
-from register.config import Settings
+from register.platform import db
+from register.platform.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from register import retention
+from register import periods
 from register.schemas import Retention
 
 Convert = Callable[[Any], Any]
@@ -61,7 +61,7 @@ def _iso_date(value: date) -> str:
 @lru_cache(maxsize=1024)
 def _iso_period(value: timedelta) -> str:
     # A register holds a handful of distinct retention periods, so each is formatted once.
-    return retention.to_iso(value)
+    return periods.to_iso(value)
 
 
 def _converter(field: fields.Field[Any]) -> Convert | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from register import retention, vocab
+from register import periods, vocab
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SLUG_HELP = "use lower-case letters, digits and single hyphens, e.g. camden-lp-0042"
@@ -106,14 +106,14 @@ class Retention(fields.Field[timedelta]):
         if isinstance(value, timedelta):
             return value
         if not isinstance(value, str | int):
-            raise ValidationError(f"must be text; {retention.HELP}")
+            raise ValidationError(f"must be text; {periods.HELP}")
         try:
-            return retention.parse(str(value))
-        except retention.RetentionError as error:
+            return periods.parse(str(value))
+        except periods.RetentionError as error:
             raise ValidationError(str(error)) from None
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else retention.to_iso(value)
+        return None if value is None else periods.to_iso(value)
 
 
 class Unit(fields.String):

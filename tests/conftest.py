@@ -8,10 +8,8 @@ need an empty database get one of their own (`fresh_settings`), created and drop
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,27 +20,18 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from register import config, localstack
-from register.config import Settings
-from register.queries import migrations as queries
-
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from register.platform import config, queries
+from register.platform.config import Settings
+from register.platform.config.toml import write_toml
+from register.stack import embedded
+from register.stack.runtime import free_port
 
 
 def write_stack_config(directory: Path, **services: object) -> Path:
     """Write a config.toml for a local stack kept in `directory`, on fresh ports."""
     values = {"pg_port": free_port(), "mqtt_port": free_port(), "data_dir": str(directory / "var")}
     values.update(services)
-    # JSON strings and numbers are valid TOML values.
-    lines = ["[services]"] + [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    path = directory / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_toml(directory / "config.toml", {"services": values})
 
 
 def make_stack_dir(prefix: str) -> Path:
@@ -60,10 +49,10 @@ def stack_config() -> Iterator[Path]:
     path = write_stack_config(directory)
     settings = config.load(path, environ={})
     try:
-        localstack.start(settings)
+        embedded.start(settings)
         yield path
     finally:
-        localstack.stop(settings)
+        embedded.stop(settings)
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -104,7 +93,7 @@ def run_cli(
         child_env["LAMPLIGHTER_CONFIG"] = str(config_path)
     child_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "register.cli", *args],
+        [sys.executable, "-m", "register.platform.cli", *args],
         capture_output=True,
         text=True,
         env=child_env,

@@ -1,4 +1,5 @@
-"""The web application's connections: one pool per process, borrowed per request."""
+"""The web application's connections: the process's pool (made by `register.platform.db`),
+borrowed per request."""
 
 from __future__ import annotations
 
@@ -11,27 +12,17 @@ import psycopg
 from flask import Flask, current_app
 from psycopg_pool import ConnectionPool
 
-from register import db
-from register.config import Settings
+from register.platform import db
+from register.platform.config import Settings
 
 EXTENSION = "lamplighter.pool"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Give the app a connection pool. It connects in the background, so the web starts (and
-    /healthz answers 503) even while the database is down."""
-    pool = ConnectionPool(
-        settings.database_url,
-        min_size=settings.database.pool_min,
-        max_size=settings.database.pool_max,
-        kwargs={
-            "connect_timeout": settings.database.connect_timeout,
-            # No public request may hold the database for long (a huge range of readings).
-            "options": f"-c statement_timeout={round(settings.web.statement_timeout * 1000)}",
-            **db.KEEPALIVES,
-        },
-        name="lamplighter-web",
-        open=True,
+    """Give the app a connection pool (`register.platform.db.create_pool`), closed at exit."""
+    # No public request may hold the database for long (a huge range of readings).
+    pool = db.create_pool(
+        settings, name="lamplighter-web", statement_timeout=settings.web.statement_timeout
     )
     app.extensions[EXTENSION] = pool
     atexit.register(pool.close)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from register import audit, retention, vocab
+from register import audit, periods, vocab
 from register.devices import dumped
 from register.queries import Conn
 from register.queries import registry as register_queries
@@ -119,7 +119,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 
 def _metric(metric: dict[str, Any]) -> dict[str, Any]:
-    period = retention.parse(metric["retention"])
+    period = periods.parse(metric["retention"])
     boolean = metric["value_kind"] == "boolean"
     return {
         "key": metric["key"],
@@ -129,7 +129,7 @@ def _metric(metric: dict[str, Any]) -> dict[str, Any]:
         "value_kind": metric["value_kind"],
         "personal": metric["personal"],
         "retention": metric["retention"],
-        "retention_text": retention.describe(period),
+        "retention_text": periods.describe(period),
         "retention_days": period.total_seconds() / 86400,
         "open_data": metric["open_data"],
     }

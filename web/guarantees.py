@@ -6,7 +6,7 @@ settings in force, so the page cannot promise something the configuration does n
 
 from __future__ import annotations
 
-from register.config import Settings
+from register.platform.config import Settings
 
 INTRODUCTION = (
     "Many registers of sensors say what a sensor collects. Lamplighter also makes it true: the "

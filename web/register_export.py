@@ -16,7 +16,7 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
-from register import export_rows, transfer
+from register import export_rows, import_export
 from register.queries import Conn
 from web import queries
 
@@ -70,7 +70,7 @@ def body(conn: Conn, fmt: str, version: Version) -> bytes:
         return kept[1]
     if kept is not None and kept[0].events > version.events:
         # This request's snapshot is older than the kept body: answer it, keep the newer.
-        return transfer.export_bytes(conn, fmt)
+        return import_export.export_bytes(conn, fmt)
     # One build a format at a time: requests arriving meanwhile wait for it rather than build
     # it again.
     with cache.locks[fmt]:
@@ -78,8 +78,8 @@ def body(conn: Conn, fmt: str, version: Version) -> bytes:
         if kept is not None and kept[0] == version:
             return kept[1]
         if kept is not None and kept[0].events > version.events:
-            return transfer.export_bytes(conn, fmt)
+            return import_export.export_bytes(conn, fmt)
         cache.bodies.pop(fmt, None)  # let the old body go before the new one is made
-        built = transfer.export_bytes(conn, fmt)
+        built = import_export.export_bytes(conn, fmt)
         cache.bodies[fmt] = (version, built)
         return built

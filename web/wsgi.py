@@ -3,6 +3,6 @@
 Settings come from $LAMPLIGHTER_CONFIG (or ./config.toml) and LAMPLIGHTER_* variables.
 """
 
-from web import create_app
+from web.app import create_app
 
 app = create_app()

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from register.config import Settings
+from register.platform.config import Settings
 
 
 def add_parser(commands: Any) -> None:
@@ -35,10 +35,10 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
             settings, ingest=dataclasses.replace(settings.ingest, metrics_port=args.metrics_port)
         )
     return Ingester(settings, client_id=args.client_id).run(
-        on_ready=lambda: print("ingesting; press Ctrl-C to stop", flush=True)  # noqa: T201
+        on_ready=lambda: print("ingesting; press Ctrl-C to stop", flush=True)
     )
 
 
-def ingest_process(settings: Settings) -> list[str] | None:
+def process(settings: Settings) -> list[str] | None:
     """`lamplighter up` always runs one ingester."""
     return ["ingest"]

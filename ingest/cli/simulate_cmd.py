@@ -7,7 +7,7 @@ import signal
 from types import FrameType
 from typing import Any
 
-from register.config import Settings
+from register.platform.config import Settings
 
 
 def add_parser(commands: Any) -> None:
@@ -54,7 +54,7 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
     if not 0 <= args.faults <= 1:
         problems.append("--faults must be from 0 to 1")
     if problems:
-        print(f"lamplighter simulate: {'; '.join(problems)}")  # noqa: T201
+        print(f"lamplighter simulate: {'; '.join(problems)}")
         return 2
     simulator = Simulator(settings, devices=devices, rate=rate, faults=args.faults)
 
@@ -64,11 +64,11 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     sent = simulator.run(limit=args.count)
-    print(f"published {sent} messages")  # noqa: T201
+    print(f"published {sent} messages")
     return 0
 
 
-def simulate_process(settings: Settings) -> list[str] | None:
+def process(settings: Settings) -> list[str] | None:
     """`lamplighter up` simulates devices only on the embedded broker, never on a real one."""
     if settings.mqtt.url or settings.ingest.simulate_devices < 1:
         return None

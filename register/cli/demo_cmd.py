@@ -6,10 +6,10 @@ import argparse
 import time
 from typing import Any
 
-from register import db
 from register.audit import Actor
-from register.config import Settings
 from register.demo import seed
+from register.platform import db
+from register.platform.config import Settings
 
 
 def add_parser(commands: Any) -> None:

@@ -7,9 +7,10 @@ import json
 import sys
 from typing import Any
 
-from register import db, organisations
+from register import organisations
 from register.audit import Actor
-from register.config import Settings
+from register.platform import db
+from register.platform.config import Settings
 from register.schemas import ORGANISATION_KINDS
 from register.validation import InvalidEntry
 

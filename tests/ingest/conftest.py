@@ -18,8 +18,9 @@ import pytest
 
 from ingest.loadgen import LoadPublisher
 from ingest.service import Ingester
-from register import db
-from register.config import Settings, SourceSettings
+from ingest.settings import SourceSettings
+from register.platform import db
+from register.platform.config import Settings
 from tests.register.factories import add_device
 
 DEV_EUI = "70B3D57ED0000001"

@@ -18,14 +18,14 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
-from ingest.bench.bench_register import METRICS, add_bench_devices
-from ingest.bench.harness import IngesterProcess, write_config
 from ingest.loadgen import LoadPublisher
-from register import config, db
-from register.config import Settings
-from register.localstack.postgres import EmbeddedPostgres
-from register.localstack.runtime import RunAs
-from tests.conftest import free_port, make_stack_dir, write_stack_config
+from register.platform import config, db
+from register.platform.config import Settings
+from register.stack.postgres import EmbeddedPostgres
+from register.stack.runtime import RunAs, free_port
+from tests.benchmarks.ingest.bench_register import METRICS, add_bench_devices
+from tests.benchmarks.ingest.harness import IngesterProcess, write_config
+from tests.conftest import make_stack_dir, write_stack_config
 from tests.ingest.conftest import count, wait_until
 
 READINGS_PER_MESSAGE = len(METRICS)

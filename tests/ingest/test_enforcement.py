@@ -7,8 +7,9 @@ import time
 
 from ingest import reasons
 from ingest.service import Ingester
-from register import db, devices
-from register.config import Settings
+from register import devices
+from register.platform import db
+from register.platform.config import Settings
 from tests.ingest.conftest import count, publish, wait_until
 from tests.register.factories import ADMIN
 

@@ -11,8 +11,8 @@ import pytest
 
 from ingest import reasons
 from ingest.service import Ingester
-from register.config import Settings
-from tests.conftest import free_port
+from register.platform.config import Settings
+from register.stack.runtime import free_port
 from tests.ingest.conftest import (
     DEV_EUI,
     count,
@@ -155,7 +155,7 @@ def test_each_kind_of_bad_message_is_quarantined_with_its_reason(
 
 def test_devices_that_are_not_active_are_refused(register_db: Settings, prefix: str) -> None:
     from register import devices  # noqa: PLC0415
-    from register.db import connect  # noqa: PLC0415
+    from register.platform.db import connect  # noqa: PLC0415
     from tests.register.factories import ADMIN, add_device  # noqa: PLC0415
 
     with connect(register_db) as conn, conn.transaction():

@@ -6,8 +6,9 @@ import dataclasses
 
 from ingest.cli.simulate_cmd import simulate_process
 from ingest.service import Ingester
+from ingest.settings import SourceSettings
 from ingest.simulate import Simulator, routes_for
-from register.config import Settings, SourceSettings
+from register.platform.config import Settings
 from tests.conftest import run_cli
 from tests.ingest.conftest import count, query, wait_until
 from tests.ingest.samples import DEVICES

@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from register import db
-from register.config import Settings
+from register.platform import db
+from register.platform.config import Settings
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from register import config
-from register.cli.config_cmd import example_text
-from register.config import ConfigError
+from register.platform import config
+from register.platform.cli.config_cmd import example_text
+from register.platform.config import ConfigError
 from tests.conftest import run_cli
 
 
@@ -176,8 +176,10 @@ def test_config_show_masks_secrets_and_reports_origins(tmp_path: Path) -> None:
 url = "postgresql://ll:hunter2@db.example.org/lamplighter"
 [mqtt]
 password = "broker-secret"
-[web]
-secret_key = "signing-secret"
+[[mqtt.sources]]
+name = "ttn"
+format = "ttn"
+password = "source-secret"
 """,
     )
     shown = run_cli("config", "show", "--json", config_path=path)
@@ -185,12 +187,12 @@ secret_key = "signing-secret"
     values = json.loads(shown.stdout)
     assert values["database"]["url"] == "postgresql://ll:********@db.example.org/lamplighter"
     assert values["mqtt"]["password"] == "********"
-    assert values["web"]["secret_key"] == "********"
+    assert values["mqtt"]["sources"][0]["password"] == "********"
     assert values["web"]["port"] == 8080
     text = run_cli("config", "show", config_path=path, env={"LAMPLIGHTER_WEB_PORT": "8181"})
     assert text.returncode == 0, text.stderr
     assert "hunter2" not in text.stdout + shown.stdout
-    assert "signing-secret" not in text.stdout + shown.stdout
+    assert "source-secret" not in text.stdout + shown.stdout
     assert "broker-secret" not in text.stdout + shown.stdout
     port_line = next(line for line in text.stdout.splitlines() if line.strip().startswith("port"))
     assert "8181" in port_line and "LAMPLIGHTER_WEB_PORT" in port_line

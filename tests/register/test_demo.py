@@ -8,9 +8,9 @@ import psycopg
 
 from register import devices, validation
 from register.audit import Actor
-from register.config import Settings
 from register.demo import seed
 from register.demo.london import BOROUGHS
+from register.platform.config import Settings
 from register.schemas import DeviceSchema
 from tests.conftest import run_cli
 

@@ -11,7 +11,7 @@ import pytest
 
 from register import audit, devices, organisations
 from register.audit import Actor, NotAllowed
-from register.config import Settings
+from register.platform.config import Settings
 from register.validation import InvalidEntry
 from tests.register.factories import (
     ADMIN,

@@ -11,10 +11,11 @@ import orjson
 import psycopg
 import pytest
 
-from register import db, devices, export_rows, transfer
+from register import devices, export_rows, import_export
+from register.platform import db
 from register.queries import exports as export_queries
 from tests.register.factories import ADMIN, add_device, device_entry
-from tests.register.test_transfer import seed
+from tests.register.test_import_export import seed
 
 Conn = psycopg.Connection[Any]
 
@@ -55,10 +56,10 @@ def whole_file(entries: list[dict[str, Any]], fmt: str) -> bytes:
 
 @pytest.mark.parametrize("fmt", export_rows.FORMATS)
 def test_stored_rows_join_into_the_whole_file(conn: Conn, fmt: str) -> None:
-    assert transfer.export_bytes(conn, fmt) == whole_file([], fmt)
+    assert import_export.export_bytes(conn, fmt) == whole_file([], fmt)
     seed(conn)
     assert export_queries.list_devices_without_export(conn, export_rows.LAYOUT) == []
-    assert transfer.export_bytes(conn, fmt) == whole_file(devices.list_devices(conn), fmt)
+    assert import_export.export_bytes(conn, fmt) == whole_file(devices.list_devices(conn), fmt)
 
 
 def test_a_change_rewrites_the_devices_row_in_its_own_transaction(conn: Conn) -> None:
@@ -67,8 +68,8 @@ def test_a_change_rewrites_the_devices_row_in_its_own_transaction(conn: Conn) ->
     moved = device_entry("camden-aq-0009", place="lamp post 43, Camden High Street")
     with conn.transaction():
         devices.update_device(conn, "camden-aq-0009", moved, ADMIN)
-        assert b"lamp post 43" in transfer.export_bytes(conn, "geojson")
-    assert transfer.export_bytes(conn, "csv") == whole_file(devices.list_devices(conn), "csv")
+        assert b"lamp post 43" in import_export.export_bytes(conn, "geojson")
+    assert import_export.export_bytes(conn, "csv") == whole_file(devices.list_devices(conn), "csv")
 
 
 def test_missing_and_outdated_rows_are_encoded_then_stored(conn: Conn) -> None:
@@ -79,12 +80,12 @@ def test_missing_and_outdated_rows_are_encoded_then_stored(conn: Conn) -> None:
                      " WHERE device_id = (SELECT max(id) FROM devices)")  # fmt: skip
     expected = {f: whole_file(devices.list_devices(conn), f) for f in export_rows.FORMATS}
     for fmt in export_rows.FORMATS:
-        assert transfer.export_bytes(conn, fmt) == expected[fmt]
+        assert import_export.export_bytes(conn, fmt) == expected[fmt]
     assert len(export_queries.list_devices_without_export(conn, export_rows.LAYOUT)) == 2
     with conn.transaction():
-        assert transfer.store_missing_exports(conn) == 2
-        assert transfer.store_missing_exports(conn) == 0
-    assert transfer.export_bytes(conn, "geojson") == expected["geojson"]
+        assert import_export.store_missing_exports(conn) == 2
+        assert import_export.store_missing_exports(conn) == 0
+    assert import_export.export_bytes(conn, "geojson") == expected["geojson"]
 
 
 def test_a_backfill_never_overwrites_a_current_row(conn: Conn) -> None:
@@ -115,8 +116,8 @@ def test_a_device_changed_behind_the_registers_back_is_encoded_again(conn: Conn)
             "UPDATE devices SET name = 'Renamed by hand', updated_at = now() + interval '1 second'"
             " WHERE public_id = 'camden-cam-0001'"
         )
-    assert b"Renamed by hand" in transfer.export_bytes(conn, "json")
-    assert transfer.export_bytes(conn, "csv") == whole_file(devices.list_devices(conn), "csv")
+    assert b"Renamed by hand" in import_export.export_bytes(conn, "json")
+    assert import_export.export_bytes(conn, "csv") == whole_file(devices.list_devices(conn), "csv")
     with conn.transaction():
-        assert transfer.store_missing_exports(conn) == 1
+        assert import_export.store_missing_exports(conn) == 1
     assert export_queries.list_devices_without_export(conn, export_rows.LAYOUT) == []

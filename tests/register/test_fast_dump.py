@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 
 from register import devices
 from register.fast_dump import compile_dump_in_place
-from tests.register.test_transfer import seed
+from tests.register.test_import_export import seed
 
 Conn = psycopg.Connection[Any]
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from register import db
-from register.config import Settings
-from register.queries import migrations as queries
-from tests.conftest import free_port, run_cli
+from register.platform import db, queries
+from register.platform.config import Settings
+from register.stack.runtime import free_port
+from tests.conftest import run_cli
 from tests.register.factories import add_device
 
 

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import psycopg
 
-from register import config, localstack
-from register.supervisor import Supervisor
-from tests.conftest import free_port, make_stack_dir, run_cli, write_stack_config
+from register.platform import config
+from register.stack import embedded
+from register.stack.runtime import free_port
+from register.stack.supervisor import Supervisor
+from tests.conftest import make_stack_dir, run_cli, write_stack_config
 
 
 def start_up(path: Path) -> subprocess.Popen[str]:
@@ -26,7 +28,7 @@ def start_up(path: Path) -> subprocess.Popen[str]:
     env["LAMPLIGHTER_INGEST_METRICS_PORT"] = str(free_port())
     env["LAMPLIGHTER_WEB_PORT"] = str(free_port())
     return subprocess.Popen(
-        [sys.executable, "-m", "register.cli", "up"],
+        [sys.executable, "-m", "register.platform.cli", "up"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -83,7 +85,7 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
             process.wait()
         assert process.stdout is not None
         process.stdout.close()
-        localstack.stop(settings)
+        embedded.stop(settings)
         shutil.rmtree(directory, ignore_errors=True)
 
 

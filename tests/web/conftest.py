@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, sync_playwright
 from werkzeug.serving import make_server
 
-from register import db
-from register.config import Settings
-from web import create_app
+from register.platform import db
+from register.platform.config import Settings
+from web.app import create_app
 from web.database import EXTENSION
 
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from register import db
-from register.config import Settings
+from register.platform import db
+from register.platform.config import Settings
 from tests.register.factories import add_device
 from tests.web.samples import add_camera
 

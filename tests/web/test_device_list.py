@@ -10,9 +10,9 @@ import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
 
-from ingest.bench.bench_register import add_bench_devices
-from register import db
-from register.config import Settings
+from register.platform import db
+from register.platform.config import Settings
+from tests.benchmarks.ingest.bench_register import add_bench_devices
 from tests.register.factories import add_device
 from tests.web.samples import add_camera
 

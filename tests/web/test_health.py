@@ -12,9 +12,9 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from register.config import Settings
-from tests.conftest import free_port
-from web import create_app
+from register.platform.config import Settings
+from register.stack.runtime import free_port
+from web.app import create_app
 from web.database import EXTENSION
 
 
@@ -62,7 +62,8 @@ def test_lamplighter_web_serves_the_register_and_stops_on_sigterm(
     env = {"LAMPLIGHTER_CONFIG": str(stack_config), "LAMPLIGHTER_DATABASE_URL":
            web_settings.database_url, "PATH": "/usr/bin:/bin"}  # fmt: skip
     server = subprocess.Popen(
-        [sys.executable, "-m", "register.cli", "web", "--port", str(port), "--workers", "1"],
+        [sys.executable, "-m", "register.platform.cli", "web", "--port", str(port),
+         "--workers", "1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from register import db, devices
-from register.config import Settings
+from register import devices
+from register.platform import db
+from register.platform.config import Settings
 from tests.register.factories import ADMIN, add_device
 from tests.web.samples import add_camera
 

@@ -9,8 +9,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Route
 
-from register import db
-from register.config import Settings
+from register.platform import db
+from register.platform.config import Settings
 from tests.register.factories import add_device
 from tests.web.samples import add_camera
 from tests.web.test_device_page import HEADINGS

@@ -7,11 +7,11 @@ import xml.etree.ElementTree as ET
 
 from flask.testing import FlaskClient
 
-from register import db
-from register.config import Settings
+from register.platform import db
+from register.platform.config import Settings
 from tests.register.factories import add_device
 from tests.web.samples import add_camera
-from web import create_app, signs
+from web.app import create_app, signs
 from web.database import EXTENSION
 
 

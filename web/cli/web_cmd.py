@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from register.config import Settings
+from register.platform.config import Settings
 
 
 def add_parser(commands: Any) -> None:
@@ -15,28 +15,16 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run_web)
 
 
-def gunicorn_options(settings: Settings, port: int | None, workers: int | None) -> dict[str, Any]:
-    """The gunicorn settings for these Lamplighter settings."""
-    return {
-        "bind": f"{settings.web.host}:{port or settings.web.port}",
-        "workers": workers or settings.web.workers,
-        "worker_class": "gthread",
-        "threads": 4,
-        "accesslog": None,
-        "errorlog": "-",
-        "graceful_timeout": 10,
-        "proc_name": "lamplighter-web",
-    }
-
-
 def run_web(settings: Settings, args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication  # noqa: PLC0415 - keeps `--help` fast
 
-    from web import create_app  # noqa: PLC0415
+    from web.app import create_app  # noqa: PLC0415
+    from web.serving import gunicorn_options  # noqa: PLC0415
 
     class LamplighterWeb(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            for key, value in gunicorn_options(settings, args.port, args.workers).items():
+            options = gunicorn_options(settings, port=args.port, workers=args.workers)
+            for key, value in options.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
@@ -44,11 +32,11 @@ def run_web(settings: Settings, args: argparse.Namespace) -> int:
             return create_app(settings)
 
     address = f"http://{settings.web.host}:{args.port or settings.web.port}"
-    print(f"serving the register on {address}", flush=True)  # noqa: T201
+    print(f"serving the register on {address}", flush=True)
     LamplighterWeb().run()
     return 0
 
 
-def web_process(settings: Settings) -> list[str] | None:
+def process(settings: Settings) -> list[str] | None:
     """`lamplighter up` always serves the register."""
     return ["web"]

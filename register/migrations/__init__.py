@@ -1,1 +1,0 @@
-"""Numbered SQL migrations, applied in order by `lamplighter db upgrade` (see register.db)."""

@@ -1,0 +1,1 @@
+"""The stack's commands: `lamplighter services` and `lamplighter up`."""

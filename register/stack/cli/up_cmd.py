@@ -1,0 +1,57 @@
+"""`lamplighter up`: the whole stack in the foreground until Ctrl-C.
+
+With the embedded default it starts the local services, applies migrations, then supervises
+every process the installed packages declare. Ctrl-C stops the processes, and the local
+services too when `up` was the one that started them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from register.cli.demo_cmd import seed_if_empty
+from register.platform import db
+from register.platform.config import Settings
+from register.stack import embedded
+from register.stack.cli.services_cmd import describe
+from register.stack.supervisor import Supervisor, declared_processes
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("up", help="run the whole stack in the foreground")
+    parser.add_argument(
+        "--no-services",
+        action="store_true",
+        help="do not start the embedded PostgreSQL and Mosquitto (use configured servers)",
+    )
+    parser.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="do not seed the demo register into an empty database",
+    )
+    parser.set_defaults(run=run_up)
+
+
+def run_up(settings: Settings, args: argparse.Namespace) -> int:
+    report = lambda state, verb: print(describe(state, verb), flush=True)  # noqa: E731
+    with embedded.running(settings, start_them=not args.no_services, report=report):
+        with db.connect(settings) as conn:
+            for migration in db.upgrade(conn):
+                print(f"applied migration {migration.version:04d}_{migration.name}")
+        if args.no_demo:
+            # No demo register, so nothing to simulate either.
+            settings = dataclasses.replace(
+                settings, ingest=dataclasses.replace(settings.ingest, simulate_devices=0)
+            )
+        else:
+            print(seed_if_empty(settings), flush=True)
+        processes = declared_processes(settings)
+        names = ", ".join(name for name, _ in processes)
+        Supervisor(processes, args.config).run(
+            on_ready=lambda: print(
+                f"Lamplighter is up ({names}). Press Ctrl-C to stop.", flush=True
+            )
+        )
+    return 0

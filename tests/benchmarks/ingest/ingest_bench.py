@@ -1,0 +1,301 @@
+"""`lamplighter bench ingest`: end-to-end ingest speed, latency and memory, next to its ceilings.
+
+On the local services, in a database of its own (`lamplighter_bench`, recreated each run):
+  1. the load generator alone publishes M messages to a topic nobody reads: its ceiling;
+  2. a bare paho subscriber receives the same M messages: the MQTT client's ceiling;
+  3. binary COPY of the same rows straight into `readings`: the database's ceiling;
+  4. `lamplighter ingest` (a child process) takes the M messages at QoS 1, acking after each
+     commit: readings/s from the first publish to the last commit, and its peak RSS;
+  5. the generator paces messages at a set rate (25,000 readings/s by default) stamped with
+     their publish time, and the ingester's delay histogram gives publish-to-commit p50 and p99.
+Each message carries 4 readings, from K devices in turn. The figures are printed as one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from ingest import queries
+from ingest.loadgen import LoadPublisher
+from register.platform import db
+from register.platform.config import Settings
+from register.stack.runtime import free_port
+from tests.benchmarks.common import (
+    BENCH_DATABASE,
+    CHECKOUT,
+    Figures,
+    fresh_bench_database,
+    local_services,
+)
+from tests.benchmarks.ingest.bench_register import METRICS, add_bench_devices
+from tests.benchmarks.ingest.harness import IngesterProcess, write_config
+
+CHUNK = 1000
+DELAY_HISTOGRAM = "lamplighter_ingest_delay_seconds"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--messages", type=int, default=100_000, metavar="M")
+    parser.add_argument("--devices", type=int, default=1_000, metavar="K")
+    parser.add_argument(
+        "--latency-rate", type=float, default=25_000, metavar="R", help="readings/s, paced"
+    )
+    parser.add_argument("--latency-seconds", type=float, default=15, metavar="S")
+
+
+_last_stamp = 0.0
+
+
+def messages(
+    prefix: str, devices: list[str], count: int, start: int = 0
+) -> list[tuple[str, bytes]]:
+    """`count` native messages, 4 readings each, stamped now, from the devices in turn.
+
+    Stamps are now plus a microsecond per message, and never go back, so that no two messages
+    of a device share a time (they would be one reading twice).
+    """
+    global _last_stamp  # noqa: PLW0603 - one clock for the whole run
+    now = max(time.time(), _last_stamp)
+    _last_stamp = now + count / 1_000_000
+    out = []
+    for offset, n in enumerate(range(start, start + count)):
+        device = devices[n % len(devices)]
+        readings = {key: round(10 + (n * (i + 3)) % 400 / 10, 1) for i, key in enumerate(METRICS)}
+        body = {"time": round(now + offset / 1_000_000, 6), "readings": readings}
+        out.append((f"{prefix}/bench/{device}/up", orjson.dumps(body)))
+    return out
+
+
+def publish_all(publisher: LoadPublisher, prefix: str, devices: list[str], total: int) -> float:
+    """Publish `total` messages as fast as the broker takes them; seconds until all acked."""
+    started = time.perf_counter()
+    for start in range(0, total, CHUNK):
+        publisher.publish(messages(prefix, devices, min(CHUNK, total - start), start))
+    if not publisher.wait_acked(300):
+        raise RuntimeError("the broker did not acknowledge every message within 300 s")
+    return time.perf_counter() - started
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    with local_services(settings):
+        return _run(settings, args)
+
+
+def _prepare_database(settings: Settings, device_count: int) -> tuple[Settings, list[str]]:
+    bench_settings = fresh_bench_database(settings)
+    with db.connect(bench_settings) as conn:
+        devices = add_bench_devices(conn, device_count)
+    return bench_settings, devices
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    total, readings = args.messages, args.messages * len(METRICS)
+    mqtt = urlsplit(settings.mqtt_url)
+    host, port = mqtt.hostname or "127.0.0.1", mqtt.port or 1883
+    run = f"bench-{int(time.time())}"
+    print(f"preparing {BENCH_DATABASE} with {args.devices} devices …", flush=True)  # noqa: T201
+    bench, devices = _prepare_database(settings, args.devices)
+    figures = Figures()
+
+    with LoadPublisher(host, port, f"{run}-void") as publisher:
+        seconds = publish_all(publisher, f"{run}-void", devices, total)
+    generator = total / seconds
+    figures.add(
+        "load generator alone (QoS 1, to no subscriber)",
+        f"{generator:,.0f} msg/s",
+        f"= {generator * 4:,.0f} readings/s",
+    )
+
+    bare = _bare_subscriber(host, port, run, devices, total)
+    figures.add(
+        "bare paho subscriber, receive only", f"{bare:,.0f} msg/s", f"= {bare * 4:,.0f} readings/s"
+    )
+
+    copy_rate = _copy_ceiling(bench, total)
+    figures.add("binary COPY straight into readings", f"{copy_rate:,.0f} rows/s")
+
+    with tempfile.TemporaryDirectory(prefix="lamplighter-bench-") as scratch:
+        ingester = _start_ingester(bench, Path(scratch), run, host, port)
+        try:
+            with LoadPublisher(host, port, f"{run}-load") as publisher:
+                first_publish = time.monotonic()
+                publish_seconds = publish_all(publisher, run, devices, total)
+            last_commit = _wait_for_every_reading(ingester, readings)
+            end_to_end = readings / (last_commit - first_publish)
+            figures.add(
+                "ingest end to end (QoS 1, ack after commit)",
+                f"{end_to_end:,.0f} readings/s",
+                f"{end_to_end / 4 / bare:.0%} of the bare subscriber, "
+                f"{end_to_end / copy_rate:.0%} of COPY",
+            )
+            figures.add(
+                "generator / ingest",
+                f"{generator * 4 / end_to_end:.1f}x",
+                f"(the publish of this run took {publish_seconds:.1f} s)",
+            )
+            p50, p99, paced = _latency(ingester, host, port, run=run, devices=devices, args=args)
+            figures.add(
+                f"publish-to-commit at {args.latency_rate:,.0f} readings/s",
+                f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms",
+                f"({paced:,.0f} readings/s actually sent; histogram buckets)",
+            )
+            rss, peak = ingester.memory_kib()
+            figures.add(
+                "ingester peak RSS", f"{peak / 1024:,.0f} MB", f"(now {rss / 1024:,.0f} MB)"
+            )
+        finally:
+            ingester.stop()
+    print(f"\n{total:,} messages x 4 readings from {args.devices:,} devices\n")  # noqa: T201
+    print(figures.table())  # noqa: T201
+    return 0
+
+
+def _wait_for_every_reading(ingester: IngesterProcess, readings: int) -> float:
+    """The monotonic time the last reading was committed; RuntimeError if some were not
+    stored (skipped as duplicates or quarantined) or nothing moves for a minute."""
+    accounted = (
+        "lamplighter_ingest_readings_stored_total",
+        "lamplighter_ingest_readings_duplicate_total",
+    )
+    last_change, last_total = time.monotonic(), -1.0
+    while time.monotonic() - last_change < 60:
+        figures = ingester.metrics()
+        stored = figures.get(accounted[0], 0.0)
+        total = (
+            stored
+            + figures.get(accounted[1], 0.0)
+            + sum(
+                v
+                for k, v in figures.items()
+                if k.startswith("lamplighter_ingest_readings_rejected")
+            )
+        )
+        if stored >= readings:
+            return time.monotonic()
+        if total >= readings:
+            raise RuntimeError(
+                f"only {stored:,.0f} of {readings:,} readings were stored; "
+                f"see the ingester's counters"
+            )
+        if total != last_total:
+            last_change, last_total = time.monotonic(), total
+        time.sleep(0.01)
+    raise RuntimeError(f"the ingester stopped making progress at {last_total:,.0f} readings")
+
+
+def _bare_subscriber(host: str, port: int, run: str, devices: list[str], total: int) -> float:
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.benchmarks.ingest.subscriber",
+        host,
+        str(port),
+        f"{run}/+/+/up",
+        str(total),
+        "600",
+    ]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=CHECKOUT) as child:
+        if child.stdout is None or child.stdout.readline().strip() != "ready":
+            raise RuntimeError("the bare subscriber did not subscribe")
+        with LoadPublisher(host, port, f"{run}-bare") as publisher:
+            first = time.time()
+            publish_all(publisher, run, devices, total)
+        result = json.loads(child.stdout.readline())
+    if result["received"] < total:
+        raise RuntimeError(f"the bare subscriber received {result['received']} of {total}")
+    return float(total / (result["last"] - first))
+
+
+def _copy_ceiling(settings: Settings, total: int) -> float:
+    start = datetime.now(UTC)
+    with db.connect(settings) as conn:
+        metrics = queries.list_metric_devices(conn)
+        rows = [
+            (start.replace(microsecond=n % 1_000_000), device_id, metric_id, float(n % 400))
+            for n in range(total)
+            for metric_id, device_id in metrics[(n % (len(metrics) // 4)) * 4 :][:4]
+        ]
+        started = time.perf_counter()
+        queries.copy_readings(conn, rows)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        queries.delete_all_readings(conn)
+        conn.commit()
+    return len(rows) / seconds
+
+
+def _start_ingester(
+    settings: Settings, scratch: Path, run: str, host: str, port: int
+) -> IngesterProcess:
+    config = write_config(
+        scratch / "ingest.toml",
+        {
+            "database": {"url": settings.database_url},
+            "mqtt": {"url": f"mqtt://{host}:{port}", "session_expiry": 120},
+            "ingest": {"log_interval": 3600.0},
+        },
+        [{"name": "bench", "format": "native", "topics": [f"{run}/+/+/up"]}],
+    )
+    ingester = IngesterProcess(config, free_port(), f"{run}-ingest", scratch / "ingest.log").start()
+    ingester.wait_subscribed()
+    return ingester
+
+
+def _latency(
+    ingester: IngesterProcess, host: str, port: int, *, run: str, devices: list[str], args: Any
+) -> tuple[float, float, float]:
+    before = _buckets(ingester)
+    per_tick = max(1, round(args.latency_rate / 4 / 100))  # messages every 10 ms
+    ticks = int(args.latency_seconds * 100)
+    sent = 0
+    with LoadPublisher(host, port, f"{run}-paced") as publisher:
+        started = time.monotonic()
+        for tick in range(ticks):
+            publisher.publish(messages(run, devices, per_tick, 10_000_000 + sent))
+            sent += per_tick
+            pause = started + (tick + 1) / 100 - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        paced = sent * 4 / (time.monotonic() - started)
+        if not publisher.wait_acked(120):
+            raise RuntimeError("the broker did not acknowledge every paced message")
+    ingester.wait_for(f"{DELAY_HISTOGRAM}_count", before["+Inf"] + sent, timeout=120)
+    after = _buckets(ingester)
+    delta = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
+    return _quantile(delta, 0.50), _quantile(delta, 0.99), paced
+
+
+def _buckets(ingester: IngesterProcess) -> dict[str, float]:
+    prefix = f"{DELAY_HISTOGRAM}_bucket{{le="
+    return {
+        name[len(prefix) : -1]: value
+        for name, value in ingester.metrics().items()
+        if name.startswith(prefix)
+    }
+
+
+def _quantile(cumulative: dict[str, float], q: float) -> float:
+    """A quantile from cumulative histogram buckets, interpolated within its bucket."""
+    bounds = sorted((float(b), c) for b, c in cumulative.items())
+    total = bounds[-1][1]
+    wanted = q * total
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in bounds:
+        if count >= wanted:
+            if bound == float("inf"):
+                return lower_bound
+            share = (wanted - lower_count) / (count - lower_count) if count > lower_count else 1
+            return lower_bound + (bound - lower_bound) * share
+        lower_bound, lower_count = bound, count
+    return lower_bound

@@ -1,0 +1,278 @@
+"""Import and export: all or nothing, every bad row reported by place, and lossless round trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from register import devices, import_export
+from register.platform.config import Settings
+from tests.conftest import run_cli
+from tests.register.factories import ADMIN, add_device, add_organisation, device_entry
+
+Conn = psycopg.Connection[Any]
+
+
+def seed(conn: Conn) -> None:
+    """A small register with every kind of field in use."""
+    add_organisation(conn)
+    add_organisation(conn, "hackney")
+    add_device(conn)
+    add_device(
+        conn,
+        "camden-cam-0001",
+        name="Lamp post camera",
+        technology=["video_camera", "lighting_controller"],
+        purposes=["safety_security", "street_lighting"],
+        data_types=["personal", "values_time"],
+        legal_basis="public_task",
+        dpia_url="https://www.camden.gov.uk/dpia/cam-0001",
+        metrics=[
+            {
+                "key": "people",
+                "label": "People passing",
+                "unit": "count",
+                "value_kind": "number",
+                "personal": False,
+                "retention": "P365D",
+                "open_data": True,
+            },
+            {
+                "key": "plate_match",
+                "label": "Number plate matched",
+                "unit": "",
+                "value_kind": "boolean",
+                "personal": True,
+                "retention": "P31D",
+                "open_data": False,
+            },
+        ],
+    )
+    add_device(
+        conn,
+        "hackney-park-0001",
+        organisation="hackney",
+        technology=["magnetometer", "lorawan"],
+        purposes=["mobility"],
+        dev_eui="70B3D57ED0001234",
+        ttn_device_id="hackney-parking@ttn/bay-1",
+        metrics=[
+            {
+                "key": "occupied",
+                "label": "Bay occupied",
+                "unit": "",
+                "value_kind": "boolean",
+                "personal": False,
+                "retention": "PT12H",
+                "open_data": True,
+            }
+        ],
+    )
+    add_device(conn, "hackney-empty-0001", organisation="hackney", status="planned", metrics=[])
+    devices.decommission_device(conn, "camden-aq-0001", ADMIN)
+    conn.commit()
+
+
+@pytest.mark.parametrize("fmt", import_export.FORMATS)
+def test_export_then_import_gives_back_the_same_register(
+    conn: Conn, fresh_settings: Settings, fmt: str, tmp_path: Path
+) -> None:
+    seed(conn)
+    exported = import_export.export(conn, fmt)
+    original = devices.list_devices(conn)
+    # Into the same register: nothing changes.
+    report = import_export.import_entries(
+        conn, import_export.read(exported, fmt), ADMIN, dry_run=False
+    )
+    assert report.ok and report.unchanged == [d["public_id"] for d in original]
+    # Into an empty register with the same organisations: the same devices come back.
+    conn.execute("TRUNCATE devices, device_metrics, audit_events RESTART IDENTITY CASCADE")
+    conn.commit()
+    assert devices.list_devices(conn) == []
+    path = tmp_path / f"register.{fmt}"
+    path.write_text(exported, encoding="utf-8")
+    result = run_cli(
+        "devices",
+        "import",
+        str(path),
+        env={"LAMPLIGHTER_DATABASE_URL": fresh_settings.database_url},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "4 devices checked: 4 were created" in result.stdout
+    assert devices.list_devices(conn) == original
+    assert import_export.export(conn, fmt) == exported
+
+
+def test_geojson_export_is_a_feature_collection_of_points(conn: Conn) -> None:
+    seed(conn)
+    document = json.loads(import_export.export(conn, "geojson"))
+    assert document["type"] == "FeatureCollection"
+    feature = next(f for f in document["features"] if f["id"] == "hackney-park-0001")
+    assert feature["geometry"] == {"type": "Point", "coordinates": [-0.1426, 51.539]}
+    assert feature["properties"]["technology"] == ["magnetometer", "lorawan"]
+    assert "latitude" not in feature["properties"]
+
+
+def csv_with_rows(
+    conn: Conn,
+    lines: dict[int, dict[str, str]] | None = None,
+    by_device: dict[str, dict[str, str]] | None = None,
+) -> str:
+    """The register's CSV export with cells changed on some lines (the header is line 1), or on
+    every line of some devices (device fields repeat on each of a device's lines).
+
+    The seeded export's lines: 2-3 camden-aq-0001, 4-5 camden-cam-0001, 6 hackney-empty-0001,
+    7 hackney-park-0001.
+    """
+    rows = list(csv.DictReader(io.StringIO(import_export.export(conn, "csv"))))
+    for line, cells in (lines or {}).items():
+        rows[line - 2].update(cells)
+    for row in rows:
+        row.update((by_device or {}).get(row["public_id"], {}))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def test_an_import_with_bad_rows_stores_nothing_and_reports_each_one(conn: Conn) -> None:
+    seed(conn)
+    before = import_export.export(conn, "json")
+    text = csv_with_rows(
+        conn,
+        lines={3: {"metric_unit": "cel"}},
+        by_device={
+            "camden-aq-0001": {"name": "Renamed, and fine"},
+            "camden-cam-0001": {"purposes": "safety"},
+            "hackney-empty-0001": {"latitude": "95"},
+        },
+    )
+    text = text.replace("hackney-empty-0001", "hackney-new-0001")  # a new device, otherwise good
+    report = import_export.import_entries(
+        conn, import_export.read(text, "csv"), ADMIN, dry_run=False
+    )
+    assert not report.ok
+    assert report.problems == [
+        "line 3, metric_unit: 'cel' is not a SenML unit; close matches: Cel",
+        "line 4, purposes[0]: 'safety' is not a DTPR purpose; close matches: safety_security",
+        "line 6, latitude: must be between -90 and 90 (WGS84 degrees)",
+    ]
+    assert import_export.export(conn, "json") == before
+    assert devices.get_device(conn, "hackney-new-0001") is None
+
+
+def test_rows_of_one_device_must_agree_and_ids_must_not_repeat(conn: Conn) -> None:
+    seed(conn)
+    text = csv_with_rows(conn, lines={3: {"name": "Another name"}})
+    problems = import_export.import_entries(
+        conn, import_export.read(text, "csv"), ADMIN, dry_run=True
+    ).problems
+    assert problems == [
+        "line 3, public_id: its device fields differ from line 2, the same device's first row"
+    ]
+    entries = import_export.read_json([device_entry("camden-x-1"), device_entry("camden-x-1")])
+    problems = import_export.import_entries(conn, entries, ADMIN, dry_run=True).problems
+    assert problems == ["device 2, public_id: camden-x-1 also appears at device 1"]
+
+
+def test_json_and_geojson_problems_are_reported_by_device_and_feature(conn: Conn) -> None:
+    seed(conn)
+    entries = import_export.read_json(
+        {"devices": [device_entry("camden-x-1"), device_entry("camden-x-2", technology=["cam"])]}
+    )
+    problems = import_export.import_entries(conn, entries, ADMIN, dry_run=True).problems
+    assert problems == [
+        "device 2, technology[0]: 'cam' is not a DTPR technology; "
+        "close matches: video_camera, video_camera_infrared"
+    ]
+    collection = json.loads(import_export.export(conn, "geojson"))
+    collection["features"][1]["geometry"] = None
+    collection["features"][3]["properties"]["status"] = "gone"
+    problems = import_export.import_entries(
+        conn, import_export.read_geojson(collection), ADMIN, dry_run=True
+    ).problems
+    assert problems == [
+        "feature 2, latitude: is required",
+        "feature 2, longitude: is required",
+        "feature 4, status: must be one of: planned, active, suspended, decommissioned",
+    ]
+
+
+def test_a_dry_run_reports_what_would_change_and_stores_nothing(conn: Conn) -> None:
+    seed(conn)
+    before = import_export.export(conn, "json")
+    entries = import_export.read_json(
+        [device_entry("camden-new-0001"), device_entry("camden-cam-0001", name="x")]
+    )
+    report = import_export.import_entries(conn, entries, ADMIN, dry_run=True)
+    assert report.ok
+    assert report.created == ["camden-new-0001"]
+    assert report.problems == []
+    assert import_export.export(conn, "json") == before
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("bad.json", "{not json", "not valid JSON"),
+        (
+            "bad.json",
+            '{"things": []}',
+            'expected a list of devices, or an object with a "devices" list',
+        ),
+        ("bad.geojson", '{"type": "Feature"}', "expected a GeoJSON FeatureCollection"),
+        ("bad.csv", "public_id,colour\nx,red\n", "unknown CSV column(s): colour"),
+        ("bad.csv", "", "the CSV file is empty"),
+        ("bad.txt", "x", "cannot tell the format of bad.txt"),
+    ],
+)
+def test_unreadable_files_are_refused_with_a_reason(
+    settings: Settings, tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = run_cli(
+        "devices", "import", str(path), env={"LAMPLIGHTER_DATABASE_URL": settings.database_url}
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_command_line_prints_three_bad_rows_and_exits_non_zero(
+    conn: Conn, fresh_settings: Settings, tmp_path: Path
+) -> None:
+    seed(conn)
+    before = import_export.export(conn, "json")
+    path = tmp_path / "devices.csv"
+    path.write_text(
+        csv_with_rows(
+            conn,
+            lines={4: {"metric_retention": "forever"}},
+            by_device={"camden-aq-0001": {"status": "on"}, "hackney-park-0001": {"dev_eui": "xyz"}},
+        ),
+        encoding="utf-8",
+    )
+    result = run_cli(
+        "devices",
+        "import",
+        str(path),
+        env={"LAMPLIGHTER_DATABASE_URL": fresh_settings.database_url},
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[:3] == [
+        f"{path}: line 2, status: must be one of: planned, active, suspended, decommissioned",
+        f"{path}: line 4, metric_retention: 'forever' is not a retention period; use an ISO 8601 "
+        "duration such as P30D or PT12H, text such as '30 days', or 'not retained'",
+        f"{path}: line 7, dev_eui: not a DevEUI; use 16 hexadecimal digits, e.g. 70B3D57ED0001234",
+    ]
+    assert lines[3] == f"lamplighter: 3 problem(s) in {path}; nothing was imported"
+    assert import_export.export(conn, "json") == before

@@ -1,0 +1,28 @@
+"""The web application factory: `create_app` only wires things, in this order: settings,
+database, blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from register.platform import config
+from register.platform.config import Settings
+from web import database
+from web.api import page as api_page
+from web.api import routes as api
+from web.json_provider import IsoJSONProvider
+from web.views import devices, errors, exports, health, home, organisations
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The web application for these settings (by default, the config file's)."""
+    if settings is None:
+        settings = config.load(config.default_config_path())
+    app = Flask(__name__)
+    app.config["LAMPLIGHTER_SETTINGS"] = settings
+    app.json = IsoJSONProvider(app)
+    database.init_app(app, settings)
+    blueprints = (home, devices, organisations, exports, api, api_page, health, errors)
+    for module in blueprints:
+        app.register_blueprint(module.blueprint)
+    return app

@@ -1,0 +1,31 @@
+"""The web site's settings: `[web]`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from register.platform.config.fields import at_least_one, port, positive, setting, url_check
+
+
+@dataclasses.dataclass(frozen=True)
+class WebSettings:
+    host: str = setting("127.0.0.1", "Address the web server listens on.")
+    port: int = setting(8080, "Port the web server listens on.", check=port)
+    workers: int = setting(2, "Web server worker processes.", check=at_least_one)
+    public_url: str = setting(
+        "",
+        "The site's public address, for QR codes on signs. Empty: the address a request came to.",
+        check=url_check(("https", "http"), allow_empty=True),
+    )
+    tile_url: str = setting(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "Map tile URL template; without a network the map shows its markers on a blank ground.",
+    )
+    tile_attribution: str = setting(
+        "© OpenStreetMap contributors", "Credit shown on the map for its tiles."
+    )
+    statement_timeout: float = setting(
+        10.0,
+        "Seconds a web request's database statement may run before it is cancelled (a 503).",
+        check=positive,
+    )
