@@ -71,3 +71,20 @@ def quantile(samples: Sequence[float], q: float) -> float:
     """The q-quantile of some samples (the nearest-rank method), e.g. q=0.95 for p95."""
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def histogram_quantile(cumulative: dict[str, float], q: float) -> float:
+    """The q-quantile of samples known only as a Prometheus histogram's cumulative bucket
+    counts (bucket bound -> count), interpolated within its bucket, as PromQL does."""
+    bounds = sorted((float(b), c) for b, c in cumulative.items())
+    total = bounds[-1][1]
+    wanted = q * total
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in bounds:
+        if count >= wanted:
+            if bound == float("inf"):
+                return lower_bound
+            share = (wanted - lower_count) / (count - lower_count) if count > lower_count else 1
+            return lower_bound + (bound - lower_bound) * share
+        lower_bound, lower_count = bound, count
+    return lower_bound

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ingest.cli.simulate_cmd import simulate_process
+from ingest.cli import simulate_cmd
 from ingest.service import Ingester
 from ingest.settings import SourceSettings
 from ingest.simulate import Simulator, routes_for
@@ -58,15 +58,15 @@ def test_with_faults_the_simulator_sends_what_quarantine_must_catch(
 
 
 def test_up_simulates_only_on_the_embedded_broker(settings: Settings) -> None:
-    assert simulate_process(settings) is not None
+    assert simulate_cmd.process(settings) is not None
     real_broker = dataclasses.replace(
         settings, mqtt=dataclasses.replace(settings.mqtt, url="mqtt://broker.example:1883")
     )
-    assert simulate_process(real_broker) is None
+    assert simulate_cmd.process(real_broker) is None
     switched_off = dataclasses.replace(
         settings, ingest=dataclasses.replace(settings.ingest, simulate_devices=0)
     )
-    assert simulate_process(switched_off) is None
+    assert simulate_cmd.process(switched_off) is None
 
 
 def test_simulate_refuses_impossible_options(stack_config: object) -> None:

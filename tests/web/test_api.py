@@ -15,8 +15,9 @@ from register.platform.config import Settings
 from tests.register.factories import ADMIN, add_device, device_entry
 from tests.web.samples import add_camera
 from tests.web.test_api_schema import OPERATIONS
+from web import database, device_list
 from web.api import schemas
-from web.app import create_app, database, device_list
+from web.app import create_app
 from web.database import EXTENSION
 
 # camden-aq-0001 is at 51.5390,-0.1426; the others are 150 m and 2 km north, and in Hackney.

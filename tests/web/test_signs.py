@@ -11,7 +11,8 @@ from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import add_device
 from tests.web.samples import add_camera
-from web.app import create_app, signs
+from web import signs
+from web.app import create_app
 from web.database import EXTENSION
 
 

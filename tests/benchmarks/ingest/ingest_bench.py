@@ -36,6 +36,7 @@ from tests.benchmarks.common import (
     CHECKOUT,
     Figures,
     fresh_bench_database,
+    histogram_quantile,
     local_services,
 )
 from tests.benchmarks.ingest.bench_register import METRICS, add_bench_devices
@@ -273,7 +274,7 @@ def _latency(
     ingester.wait_for(f"{DELAY_HISTOGRAM}_count", before["+Inf"] + sent, timeout=120)
     after = _buckets(ingester)
     delta = {bound: after[bound] - before.get(bound, 0.0) for bound in after}
-    return _quantile(delta, 0.50), _quantile(delta, 0.99), paced
+    return histogram_quantile(delta, 0.50), histogram_quantile(delta, 0.99), paced
 
 
 def _buckets(ingester: IngesterProcess) -> dict[str, float]:
@@ -283,19 +284,3 @@ def _buckets(ingester: IngesterProcess) -> dict[str, float]:
         for name, value in ingester.metrics().items()
         if name.startswith(prefix)
     }
-
-
-def _quantile(cumulative: dict[str, float], q: float) -> float:
-    """A quantile from cumulative histogram buckets, interpolated within its bucket."""
-    bounds = sorted((float(b), c) for b, c in cumulative.items())
-    total = bounds[-1][1]
-    wanted = q * total
-    lower_bound, lower_count = 0.0, 0.0
-    for bound, count in bounds:
-        if count >= wanted:
-            if bound == float("inf"):
-                return lower_bound
-            share = (wanted - lower_count) / (count - lower_count) if count > lower_count else 1
-            return lower_bound + (bound - lower_bound) * share
-        lower_bound, lower_count = bound, count
-    return lower_bound
