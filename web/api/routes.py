@@ -67,7 +67,7 @@ def openapi_document() -> Response:
             "by organisation and id."
         ),
         response=schemas.DevicePage,
-        query=schemas.DeviceQuery,
+        filters=device_list.FILTERS,
         tags=("devices",),
     )
 )

@@ -1,9 +1,8 @@
 """API v1's shapes as marshmallow schemas: every response is dumped through one of these, and
 the OpenAPI document is built from them, so the document cannot drift from what is served.
 
-Query parameters are schemas too: `ReadingsQuery` loads and checks a request's arguments;
-`DeviceQuery` documents the device list's filters, which `web.device_list.read_filters` checks
-for the home page and the API alike (a test holds the two to the same names).
+Query parameters are schemas too: `ReadingsQuery` loads and checks a request's arguments. The
+device list's filters are not here: `web.device_list.FILTERS` both reads and describes them.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from register import vocab
-from register.schemas import SLUG, STATUSES
+from register.schemas import STATUSES
 
 
 def _described(text: str, example: Any = None, **kwargs: Any) -> dict[str, Any]:
@@ -318,61 +316,6 @@ class Readings(Schema):
     licence = fields.String(**_described("The terms the data is published under."))
     buckets = fields.List(
         fields.Nested(Bucket), **_described("Oldest first; buckets without readings are left out.")
-    )
-
-
-# --- the device list's filters (documentation; web.device_list checks them) --------------------
-
-
-# Degrees as text, in range: latitude -90 to 90, longitude -180 to 180.
-_LATITUDE = r"-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)"
-_LONGITUDE = r"-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)"
-NO_NUL = r"^[^\x00]*$"
-
-
-def _term_ids(category: str) -> validate.OneOf:
-    return validate.OneOf([t.id for t in vocab.terms(category)])
-
-
-class DeviceQuery(Schema):
-    q = fields.String(
-        validate=[validate.Length(max=200), validate.Regexp(NO_NUL)],
-        **_described("Text to find in a name, place, id, description or organisation."),
-    )
-    purpose = fields.String(
-        validate=_term_ids("purpose"), **_described("A DTPR purpose id (see /api/v1/vocabularies).")
-    )
-    technology = fields.String(
-        validate=_term_ids("technology"), **_described("A DTPR technology id.")
-    )
-    personal = fields.String(
-        validate=validate.OneOf(("yes", "no")), **_described("Whether it collects personal data.")
-    )
-    organisation = fields.String(
-        validate=validate.Regexp(SLUG.pattern),
-        **_described("An organisation's slug (the document lists the register's own)."),
-    )
-    status = fields.String(validate=_STATUS)
-    near = fields.String(
-        validate=validate.Regexp(f"^{_LATITUDE},{_LONGITUDE}$"),
-        **_described(
-            "latitude,longitude in WGS84 degrees: only devices within `radius`, nearest first."
-        ),
-    )
-    radius = fields.Float(
-        validate=validate.Range(min=0, max=5000, min_inclusive=False),
-        **_described("Metres from `near` (default 500, at most 5000); only with `near`."),
-    )
-    bbox = fields.String(
-        validate=validate.Regexp(f"^{_LONGITUDE},{_LATITUDE},{_LONGITUDE},{_LATITUDE}$"),
-        **_described(
-            "west,south,east,north in WGS84 degrees (south not above north, west not east of "
-            "east): only devices inside the box."
-        ),
-    )
-    page = fields.Integer(validate=validate.Range(min=1, max=100_000), **_described("From 1."))
-    per_page = fields.Integer(
-        validate=validate.Range(min=1, max=500), **_described("Devices a page (default 50).")
     )
 
 
