@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, validate
 
 from register.schemas import STATUSES
+from web import open_readings
 
 
 def _described(text: str, example: Any = None, **kwargs: Any) -> dict[str, Any]:
@@ -257,17 +258,6 @@ class OrganisationList(Schema):
 
 # --- open readings -----------------------------------------------------------------------------
 
-BUCKETS = {
-    "1m": "1 minute",
-    "5m": "5 minutes",
-    "15m": "15 minutes",
-    "1h": "1 hour",
-    "6h": "6 hours",
-    "1d": "1 day",
-    "7d": "7 days",
-}
-MAX_BUCKETS = 10_000
-
 
 class ReadingsQuery(Schema):
     class Meta:
@@ -288,8 +278,12 @@ class ReadingsQuery(Schema):
     )
     bucket = fields.String(
         load_default="1h",
-        validate=validate.OneOf(tuple(BUCKETS), error="must be one of: {choices}"),
-        **_described(f"The time_bucket width; at most {MAX_BUCKETS:,} buckets a request."),
+        validate=validate.OneOf(
+            tuple(open_readings.BUCKET_WIDTHS), error="must be one of: {choices}"
+        ),
+        **_described(
+            f"The time_bucket width; at most {open_readings.MAX_BUCKETS:,} buckets a request."
+        ),
     )
 
 
