@@ -3,18 +3,22 @@
 It answers the questions a resident asks of a sensor on a lamp post: what is it, why is it
 here, what does it collect, how long is that kept, who is responsible, and whether the system
 does what the register says (compliance: data refused, oldest reading against retention).
+`find_card` and `find_history` are what the device's pages and API v1 ask for: a 404 when the
+register has no such device.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
+
+from flask import abort, current_app
 
 from register import audit, periods, vocab
 from register.devices import dumped
 from register.queries import Conn
 from register.queries import registry as register_queries
-from web import queries
+from web import database, queries
 
 STATUS_TEXT = {
     "planned": "Planned: not installed yet, so it collects nothing.",
@@ -106,11 +110,40 @@ def build(conn: Conn, public_id: str, *, retention_job_seconds: int) -> dict[str
         "last_stored_at": _utc(activity.get("last_stored_at")),
     }
     card["compliance"] = _compliance(metrics, refused, oldest, retention_job_seconds)
-    card["history"] = [
-        {**event, "at": _utc(event["at"])}
-        for event in audit.public_history(conn, "device", row["id"])
-    ]
+    card["history"] = history(conn, row["id"])
     return card
+
+
+def history(conn: Conn, device_id: int) -> list[dict[str, Any]]:
+    """The device's public history, oldest first: when (UTC), what changed, why, and who."""
+    return [
+        {**event, "at": _utc(event["at"])}
+        for event in audit.public_history(conn, "device", device_id)
+    ]
+
+
+def _no_such_device(public_id: str) -> NoReturn:
+    abort(404, description=f"There is no device {public_id[:80]!r} in the register.")
+
+
+def find_card(public_id: str) -> dict[str, Any]:
+    """The device's card; a 404 when the register has no such device."""
+    settings = current_app.config["LAMPLIGHTER_SETTINGS"]
+    with database.connection() as conn:
+        card = build(conn, public_id, retention_job_seconds=settings.jobs.retention_interval)
+    if card is None:
+        _no_such_device(public_id)
+    return card
+
+
+def find_history(public_id: str) -> list[dict[str, Any]]:
+    """The device's public history (without building its card); a 404 when there is no such
+    device."""
+    with database.connection() as conn:
+        device_id = queries.get_device_id(conn, public_id)
+        if device_id is None:
+            _no_such_device(public_id)
+        return history(conn, device_id)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

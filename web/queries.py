@@ -13,6 +13,12 @@ from psycopg.rows import dict_row
 from register.queries import Conn
 
 
+def get_device_id(conn: Conn, public_id: str) -> int | None:
+    """A device's id, or None when the register has no such device."""
+    row = conn.execute("SELECT id FROM devices WHERE public_id = %s", (public_id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
 def get_device_activity(conn: Conn, device_id: int) -> dict[str, Any] | None:
     """When the device was last heard from, and the time of its newest stored reading."""
     return (

@@ -338,6 +338,31 @@ def test_the_openapi_document_lists_every_route_and_the_filters_the_list_checks(
     assert set(device["required"]) == set(device["properties"])
 
 
+def test_the_device_lists_documented_limits_are_the_ones_it_checks(
+    client: FlaskClient, register: Settings
+) -> None:
+    document = ok(client, "/api/v1/openapi.json")
+    checked = []
+    for parameter in document["paths"]["/api/v1/devices"]["get"]["parameters"]:
+        name, schema = parameter["name"], parameter["schema"]
+        asked = f"/api/v1/devices?{'near=51.5390,-0.1426&' if name == 'radius' else ''}{name}="
+        if "maxLength" in schema:
+            ok(client, asked + "x" * schema["maxLength"])
+            problem(client, asked + "x" * (schema["maxLength"] + 1), 400)
+            checked.append(name)
+        if "maximum" in schema:
+            ok(client, asked + f"{schema['maximum']:g}")
+            problem(client, asked + f"{schema['maximum'] + 1:g}", 400)
+            checked.append(name)
+        if "minimum" in schema and schema.get("exclusiveMinimum"):
+            ok(client, asked + f"{schema['minimum'] + 0.5:g}")
+            problem(client, asked + f"{schema['minimum']:g}", 400)
+        elif "minimum" in schema:
+            ok(client, asked + f"{schema['minimum']:g}")
+            problem(client, asked + f"{schema['minimum'] - 1:g}", 400)
+    assert checked == ["q", "radius", "page", "per_page"]
+
+
 def test_the_api_page_explains_every_operation_from_the_same_document(
     client: FlaskClient, register: Settings
 ) -> None:
@@ -351,6 +376,7 @@ def test_the_api_page_explains_every_operation_from_the_same_document(
         for parameter in item["get"]["parameters"]:
             assert f'<th scope="row"><code>{parameter["name"]}</code></th>' in html
     assert "text, one of: planned, active, suspended, decommissioned" in html
+    assert "number (above 0, to 5000.0)" in html
     assert 'href="/api/v1/devices?near=51.5390,-0.1426&amp;radius=500"' in html
     assert 'href="/api/v1/devices/camden-aq-0001/history"' in html
     assert '<h3 id="schema-Device">Device</h3>' in html

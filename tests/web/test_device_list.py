@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 
@@ -15,6 +16,7 @@ from register.platform.config import Settings
 from tests.benchmarks.ingest.bench_register import add_bench_devices
 from tests.register.factories import add_device
 from tests.web.samples import add_camera
+from web import device_list
 
 
 @pytest.fixture
@@ -81,6 +83,11 @@ def test_a_filter_that_cannot_be_right_is_a_400_that_says_why(
     page = client.get("/" + query)
     assert page.status_code == 400
     assert str(escape(message)) in page.get_data(as_text=True)
+
+
+def test_each_filter_the_table_reads_is_a_field_of_the_filters() -> None:
+    fields = tuple(field.name for field in dataclasses.fields(device_list.Filters))
+    assert fields == device_list.FILTER_NAMES
 
 
 def test_the_home_page_form_works_without_javascript(

@@ -2,7 +2,8 @@
 `web.api.schemas` and from each route's `documented` description.
 
 A route says what it is for, which schema its answer has, which query schema its parameters
-have and which errors it can give; the path comes from Flask's own URL map, so the document
+have (or, for the device list, which filters: `web.device_list.FILTERS`, the table that reads
+them) and which errors it can give; the path comes from Flask's own URL map, so the document
 lists exactly the routes that exist.
 """
 
@@ -20,7 +21,7 @@ from marshmallow import Schema
 
 from register import vocab
 from register.schemas import SLUG
-from web import database, queries
+from web import database, device_list, queries
 from web.api import schemas
 
 VERSION = "1.0.0"
@@ -50,6 +51,7 @@ class Operation:
     description: str
     response: type[Schema]
     query: type[Schema] | None = None
+    filters: tuple[device_list.Filter, ...] = ()
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -75,6 +77,18 @@ def _problem(status: int) -> dict[str, Any]:
     }
 
 
+def _filter_parameter(found: device_list.Filter) -> dict[str, Any]:
+    return {
+        "in": "query",
+        "name": found.name,
+        "required": False,
+        "description": found.description,
+        "example": found.example,
+        # A copy: `build` adds the register's organisations to one, for one document only.
+        "schema": dict(found.schema),
+    }
+
+
 def _operation(operation: Operation, path_arguments: list[str]) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {
@@ -89,6 +103,7 @@ def _operation(operation: Operation, path_arguments: list[str]) -> dict[str, Any
     ]
     if operation.query is not None:
         parameters.append({"in": "query", "schema": operation.query})
+    parameters.extend(_filter_parameter(found) for found in operation.filters)
     responses: dict[str, Any] = {
         "200": {
             "description": "OK",

@@ -44,7 +44,8 @@ def type_text(schema: dict[str, Any]) -> str:
         words += ", one of: " + ", ".join(str(v) for v in schema["enum"])
     elif "pattern" in schema and kind == "string":
         words += f", matching {schema['pattern']}"
-    bounds = [f"{word} {schema[key]}" for key, word in (("minimum", "from"), ("maximum", "to"),
+    lowest = "above" if schema.get("exclusiveMinimum") else "from"  # OpenAPI 3.0: a boolean
+    bounds = [f"{word} {schema[key]}" for key, word in (("minimum", lowest), ("maximum", "to"),
               ("maxLength", "at most characters:")) if key in schema]  # fmt: skip
     if bounds:
         words += " (" + ", ".join(bounds) + ")"

@@ -19,7 +19,7 @@ from register.validation import InvalidEntry
 from web import database, device_list, open_readings, organisation_summary, queries
 from web.api import openapi, schemas
 from web.api.openapi import Operation, documented
-from web.views.devices import find_card
+from web.device_card import find_card, find_history
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 PREFIX = "/api/v1"
@@ -67,7 +67,7 @@ def openapi_document() -> Response:
             "by organisation and id."
         ),
         response=schemas.DevicePage,
-        query=schemas.DeviceQuery,
+        filters=device_list.FILTERS,
         tags=("devices",),
     )
 )
@@ -120,8 +120,8 @@ def get_device(public_id: str) -> Response:
 )
 def get_device_history(public_id: str) -> Response:
     _no_arguments()
-    card = find_card(public_id)
-    return _answer(schemas.DeviceHistory, {"public_id": public_id, "events": card["history"]})
+    events = find_history(public_id)
+    return _answer(schemas.DeviceHistory, {"public_id": public_id, "events": events})
 
 
 def _load(schema: type[Schema]) -> dict[str, Any]:

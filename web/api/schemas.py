@@ -1,9 +1,8 @@
 """API v1's shapes as marshmallow schemas: every response is dumped through one of these, and
 the OpenAPI document is built from them, so the document cannot drift from what is served.
 
-Query parameters are schemas too: `ReadingsQuery` loads and checks a request's arguments;
-`DeviceQuery` documents the device list's filters, which `web.device_list.read_filters` checks
-for the home page and the API alike (a test holds the two to the same names).
+Query parameters are schemas too: `ReadingsQuery` loads and checks a request's arguments. The
+device list's filters are not here: `web.device_list.FILTERS` both reads and describes them.
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from register import vocab
-from register.schemas import SLUG, STATUSES
+from register.schemas import STATUSES
+from web import open_readings
 
 
 def _described(text: str, example: Any = None, **kwargs: Any) -> dict[str, Any]:
@@ -259,17 +258,6 @@ class OrganisationList(Schema):
 
 # --- open readings -----------------------------------------------------------------------------
 
-BUCKETS = {
-    "1m": "1 minute",
-    "5m": "5 minutes",
-    "15m": "15 minutes",
-    "1h": "1 hour",
-    "6h": "6 hours",
-    "1d": "1 day",
-    "7d": "7 days",
-}
-MAX_BUCKETS = 10_000
-
 
 class ReadingsQuery(Schema):
     class Meta:
@@ -290,8 +278,12 @@ class ReadingsQuery(Schema):
     )
     bucket = fields.String(
         load_default="1h",
-        validate=validate.OneOf(tuple(BUCKETS), error="must be one of: {choices}"),
-        **_described(f"The time_bucket width; at most {MAX_BUCKETS:,} buckets a request."),
+        validate=validate.OneOf(
+            tuple(open_readings.BUCKET_WIDTHS), error="must be one of: {choices}"
+        ),
+        **_described(
+            f"The time_bucket width; at most {open_readings.MAX_BUCKETS:,} buckets a request."
+        ),
     )
 
 
@@ -318,61 +310,6 @@ class Readings(Schema):
     licence = fields.String(**_described("The terms the data is published under."))
     buckets = fields.List(
         fields.Nested(Bucket), **_described("Oldest first; buckets without readings are left out.")
-    )
-
-
-# --- the device list's filters (documentation; web.device_list checks them) --------------------
-
-
-# Degrees as text, in range: latitude -90 to 90, longitude -180 to 180.
-_LATITUDE = r"-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)"
-_LONGITUDE = r"-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?)"
-NO_NUL = r"^[^\x00]*$"
-
-
-def _term_ids(category: str) -> validate.OneOf:
-    return validate.OneOf([t.id for t in vocab.terms(category)])
-
-
-class DeviceQuery(Schema):
-    q = fields.String(
-        validate=[validate.Length(max=200), validate.Regexp(NO_NUL)],
-        **_described("Text to find in a name, place, id, description or organisation."),
-    )
-    purpose = fields.String(
-        validate=_term_ids("purpose"), **_described("A DTPR purpose id (see /api/v1/vocabularies).")
-    )
-    technology = fields.String(
-        validate=_term_ids("technology"), **_described("A DTPR technology id.")
-    )
-    personal = fields.String(
-        validate=validate.OneOf(("yes", "no")), **_described("Whether it collects personal data.")
-    )
-    organisation = fields.String(
-        validate=validate.Regexp(SLUG.pattern),
-        **_described("An organisation's slug (the document lists the register's own)."),
-    )
-    status = fields.String(validate=_STATUS)
-    near = fields.String(
-        validate=validate.Regexp(f"^{_LATITUDE},{_LONGITUDE}$"),
-        **_described(
-            "latitude,longitude in WGS84 degrees: only devices within `radius`, nearest first."
-        ),
-    )
-    radius = fields.Float(
-        validate=validate.Range(min=0, max=5000, min_inclusive=False),
-        **_described("Metres from `near` (default 500, at most 5000); only with `near`."),
-    )
-    bbox = fields.String(
-        validate=validate.Regexp(f"^{_LONGITUDE},{_LATITUDE},{_LONGITUDE},{_LATITUDE}$"),
-        **_described(
-            "west,south,east,north in WGS84 degrees (south not above north, west not east of "
-            "east): only devices inside the box."
-        ),
-    )
-    page = fields.Integer(validate=validate.Range(min=1, max=100_000), **_described("From 1."))
-    per_page = fields.Integer(
-        validate=validate.Range(min=1, max=500), **_described("Devices a page (default 50).")
     )
 
 

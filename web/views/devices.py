@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
-from web import database, device_card, signs
+from web import signs
+from web.device_card import find_card
 
 blueprint = Blueprint("devices", __name__)
-
-
-def find_card(public_id: str) -> dict[str, Any]:
-    """The device's card; a 404 when the register has no such device."""
-    settings = current_app.config["LAMPLIGHTER_SETTINGS"]
-    with database.connection() as conn:
-        card = device_card.build(
-            conn, public_id, retention_job_seconds=settings.jobs.retention_interval
-        )
-    if card is None:
-        abort(404, description=f"There is no device {public_id[:80]!r} in the register.")
-    return card
 
 
 @blueprint.get("/devices/<public_id>.json")
