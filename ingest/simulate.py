@@ -19,12 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
 from ingest import queries
-from ingest.loadgen import LoadPublisher
+from ingest.publisher import Publisher
 from ingest.register_cache import Device, Metric, devices_from_rows
 from ingest.settings import DEFAULT_TOPICS, SourceSettings
 from register.platform import db
@@ -227,19 +226,16 @@ class Simulator:
         return route.message(values, now, fault)
 
     def run(self, limit: int | None = None) -> int:
-        """Publish until stopped, or until `limit` messages; the number published."""
-        url = urlsplit(self.settings.mqtt_url)
+        """Publish until stopped, or until `limit` messages; the number published.
+
+        Raises PublishError when the broker cannot be reached or refuses the connection.
+        """
         routes: list[Route] = []
         reload_at = 0.0
         per_tick = self.rate / TICKS_PER_SECOND
         owed = 0.0
-        with LoadPublisher(
-            url.hostname or "127.0.0.1",
-            url.port or 1883,
-            f"lamplighter-simulator-{self.rng.randrange(10**6)}",
-            username=self.settings.mqtt.username,
-            password=self.settings.mqtt.password,
-        ) as publisher:
+        client_id = f"lamplighter-simulator-{self.rng.randrange(10**6)}"
+        with Publisher(self.settings, client_id) as publisher:
             next_tick = time.monotonic()
             while not self.stopping.is_set() and (limit is None or self.sent < limit):
                 if time.monotonic() >= reload_at:

@@ -9,15 +9,12 @@ the subscriptions are `$share/<group>/<filter>` and N ingesters split the messag
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -26,6 +23,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from ingest.backlog import Backlog
 from ingest.messages import Message
 from ingest.settings import DEFAULT_TOPICS, SourceSettings
+from register.platform import broker as mqtt_broker
 from register.platform.config import Settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +54,9 @@ class Source:
         self.name = source.name
         self.backlog = backlog
         self.topics = subscriptions(source, settings.mqtt.shared_group)
-        self.url = urlsplit(source.url or settings.mqtt_url)
+        self.broker = mqtt_broker.broker_for(
+            settings, url=source.url, username=source.username, password=source.password
+        )
         self.v5 = settings.mqtt.protocol == "5"
         self.receive_maximum = receive_maximum
         # Bumped on each connect and disconnect: an ack is only sent on the connection that
@@ -72,30 +72,15 @@ class Source:
         # Called once per message received; a bound method, so the callback stays cheap.
         self.count = count
         self.client_id = f"{client_id_prefix}-{source.name}"
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            clean_session=None if self.v5 else False,
-            protocol=MQTTProtocolVersion.MQTTv5 if self.v5 else MQTTProtocolVersion.MQTTv311,
-            manual_ack=True,
+        self.client = mqtt_broker.new_client(
+            settings, self.broker, self.client_id, persistent_session=True, manual_ack=True
         )
-        username = source.username or settings.mqtt.username or unquote(self.url.username or "")
-        password = source.password or settings.mqtt.password or unquote(self.url.password or "")
-        if username:
-            self.client.username_pw_set(username, password or None)
-        if self.url.scheme == "mqtts":
-            context = ssl.create_default_context(cafile=settings.mqtt.tls_ca_file or None)
-            self.client.tls_set_context(context)
         self.client.reconnect_delay_set(1, RECONNECT_DELAY_MAX)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.client.on_unsubscribe = self._on_unsubscribe
-
-    @property
-    def port(self) -> int:
-        return self.url.port or (8883 if self.url.scheme == "mqtts" else 1883)
 
     def start(self) -> None:
         properties = None
@@ -106,8 +91,8 @@ class Source:
             # what the ingester holds in memory.
             properties.ReceiveMaximum = self.receive_maximum
         self.client.connect_async(
-            self.url.hostname or "localhost",
-            self.port,
+            self.broker.host,
+            self.broker.port,
             keepalive=self.settings.mqtt.keepalive,
             clean_start=False,
             properties=properties,
@@ -117,11 +102,7 @@ class Source:
     def stop(self) -> None:
         """Make sure the broker has the acks already sent, disconnect, stop the network thread."""
         self._await_acks_processed()
-        self.client.disconnect()
-        self.client.loop_stop()
-        # paho closes the socket pair that wakes its network thread only when the client is
-        # garbage-collected, which may be never for a client in a reference cycle.
-        self.client._reset_sockets(sockpair_only=True)
+        mqtt_broker.close(self.client)
 
     def _await_acks_processed(self, timeout: float = 5.0) -> None:
         """A round trip to the broker after the last acknowledgement.
@@ -154,7 +135,7 @@ class Source:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         if reason.is_failure:
-            log.error("%s: %s refused the connection: %s", self.name, self.url.netloc, reason)
+            log.error("%s: %s refused the connection: %s", self.name, self.broker.address, reason)
             return
         with self._ack_lock:
             self.connection += 1
@@ -165,7 +146,7 @@ class Source:
         log.info(
             "%s: connected to %s (session %s), subscribed to %s",
             self.name,
-            self.url.hostname,
+            self.broker.host,
             "resumed" if flags.session_present else "new",
             ", ".join(self.topics),
         )
@@ -195,7 +176,7 @@ class Source:
         self.subscribed.clear()
         if reason.is_failure:
             log.warning(
-                "%s: disconnected from %s: %s; reconnecting", self.name, self.url.hostname, reason
+                "%s: disconnected from %s: %s; reconnecting", self.name, self.broker.host, reason
             )
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:

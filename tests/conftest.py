@@ -1,7 +1,8 @@
 """The test session's real stack: its own PostgreSQL (with TimescaleDB) and Mosquitto.
 
 Both start once per session on free loopback ports, in a temporary directory, through the same
-code that `lamplighter services start` uses, and stop at the end even when tests fail. Tests that
+code that `lamplighter services start` uses, and stop at the end even when tests fail. A second
+Mosquitto, which requires a user name and password, starts for the tests that need one. Tests that
 need an empty database get one of their own (`fresh_settings`), created and dropped around them.
 """
 
@@ -24,7 +25,8 @@ from register.platform import config, queries
 from register.platform.config import Settings
 from register.platform.config.toml import write_toml
 from register.stack import embedded
-from register.stack.runtime import free_port
+from register.stack.mosquitto import find_mosquitto
+from register.stack.runtime import RunAs, accepts_connections, free_port, wait_until
 
 
 def write_stack_config(directory: Path, **services: object) -> Path:
@@ -60,6 +62,67 @@ def stack_config() -> Iterator[Path]:
 def settings(stack_config: Path) -> Settings:
     """Settings for the session's running stack."""
     return config.load(stack_config, environ={})
+
+
+@dataclasses.dataclass(frozen=True)
+class PasswordBroker:
+    """A real Mosquitto that refuses anonymous clients; `username` and `password` let one in."""
+
+    port: int
+    username: str = "sensor-gateway"
+    password: str = "correct horse battery staple"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def settings(self, settings: Settings, username: str = "", password: str = "") -> Settings:
+        """`settings` pointed at this broker, as `username` with `password`."""
+        mqtt = dataclasses.replace(
+            settings.mqtt, url=self.url, username=username, password=password
+        )
+        return dataclasses.replace(settings, mqtt=mqtt)
+
+
+@pytest.fixture(scope="session")
+def password_broker(settings: Settings) -> Iterator[PasswordBroker]:
+    """A Mosquitto of its own with `allow_anonymous false` and a password file, on a free port."""
+    broker = PasswordBroker(free_port())
+    directory = make_stack_dir("lamplighter-password-broker-")
+    run_as = RunAs.for_current_process(settings.services.user)
+    passwords = directory / "passwords"
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(passwords), broker.username, broker.password],
+        check=True,
+        capture_output=True,
+    )
+    run_as.own(passwords, 0o600)
+    conf = directory / "mosquitto.conf"
+    conf.write_text(
+        f"listener {broker.port} 127.0.0.1\nallow_anonymous false\n"
+        f"password_file {passwords}\npersistence false\nlog_dest stderr\n"
+        # A test subscriber may lag behind a burst: keep every message for it.
+        "max_queued_messages 0\nmax_queued_bytes 0\n",
+        encoding="utf-8",
+    )
+    log_path = directory / "mosquitto.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [find_mosquitto(settings.services.mosquitto_bin), "-c", str(conf)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            user=run_as.uid if run_as.name else None,
+            group=run_as.gid if run_as.name else None,
+            extra_groups=[] if run_as.name else None,
+        )
+    try:
+        if not wait_until(lambda: accepts_connections("127.0.0.1", broker.port), 15):
+            pytest.fail(f"the password broker did not start: {log_path.read_text()}")
+        yield broker
+    finally:
+        process.terminate()
+        process.wait(15)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def with_database(settings: Settings, name: str) -> Settings:

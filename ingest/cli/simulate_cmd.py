@@ -42,7 +42,9 @@ def add_parser(commands: Any) -> None:
 
 
 def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.simulate import Simulator  # noqa: PLC0415 - keeps `lamplighter --help` fast
+    # Imported here: keeps `lamplighter --help` fast.
+    from ingest.publisher import PublishError  # noqa: PLC0415
+    from ingest.simulate import Simulator  # noqa: PLC0415
 
     devices = settings.ingest.simulate_devices if args.devices is None else args.devices
     rate = settings.ingest.simulate_rate if args.rate is None else args.rate
@@ -63,7 +65,11 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    sent = simulator.run(limit=args.count)
+    try:
+        sent = simulator.run(limit=args.count)
+    except PublishError as error:
+        print(f"lamplighter simulate: {error}")
+        return 1
     print(f"published {sent} messages")
     return 0
 

@@ -6,21 +6,25 @@ no test can see another's messages, even those a persistent session still holds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
+import paho.mqtt.client as mqtt
 import psycopg
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.loadgen import LoadPublisher
+from ingest.publisher import Publisher
 from ingest.service import Ingester
 from ingest.settings import SourceSettings
 from register.platform import db
 from register.platform.config import Settings
+from tests.conftest import PasswordBroker
 from tests.register.factories import add_device
 
 DEV_EUI = "70B3D57ED0000001"
@@ -127,14 +131,32 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, what: str
 
 
 def publish(settings: Settings, messages: list[tuple[str, bytes]]) -> None:
-    """Publish at QoS 1 and wait until the broker has acknowledged every message."""
-    url = urlsplit(settings.mqtt_url)
-    with LoadPublisher(
-        url.hostname or "127.0.0.1", url.port or 1883, f"pub-{uuid.uuid4().hex[:8]}"
-    ) as publisher:
-        for start in range(0, len(messages), 1000):
-            publisher.publish(messages[start : start + 1000])
-        assert publisher.wait_acked(60)
+    """Publish at QoS 1, as the settings say (TLS, credentials, protocol), and wait until the
+    broker has acknowledged every message."""
+    with Publisher(settings, f"pub-{uuid.uuid4().hex[:8]}") as publisher:
+        publisher.publish(messages)
+        assert publisher.wait_acked(60), "the broker did not acknowledge every message in 60 s"
+
+
+@contextlib.contextmanager
+def received_by(broker: PasswordBroker, topic_filter: str) -> Iterator[list[bytes]]:
+    """The payloads a subscriber with the right credentials receives on `broker`."""
+    received: list[bytes] = []
+    subscribed = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}")
+    client.username_pw_set(broker.username, broker.password)
+    client.on_connect = lambda c, *args: c.subscribe(topic_filter, qos=1)
+    client.on_subscribe = lambda *args: subscribed.set()
+    client.on_message = lambda c, u, message: received.append(message.payload)
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        assert subscribed.wait(10), "no SUBACK from the password broker"
+        yield received
+    finally:
+        client.disconnect()
+        client.loop_stop()
+        client._reset_sockets()
 
 
 def query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:

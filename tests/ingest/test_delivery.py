@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
-from ingest.loadgen import LoadPublisher
 from register.platform import config, db
 from register.platform.config import Settings
 from register.stack.postgres import EmbeddedPostgres
 from register.stack.runtime import RunAs, free_port
 from tests.benchmarks.ingest.bench_register import METRICS, add_bench_devices
 from tests.benchmarks.ingest.harness import IngesterProcess, write_config
+from tests.benchmarks.ingest.loadgen import LoadPublisher
 from tests.conftest import make_stack_dir, write_stack_config
 from tests.ingest.conftest import count, wait_until
 

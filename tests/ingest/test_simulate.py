@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from ingest.cli import simulate_cmd
 from ingest.service import Ingester
 from ingest.settings import SourceSettings
 from ingest.simulate import Simulator, routes_for
 from register.platform.config import Settings
-from tests.conftest import run_cli
-from tests.ingest.conftest import count, query, wait_until
+from tests.benchmarks.ingest.harness import write_config
+from tests.conftest import PasswordBroker, run_cli
+from tests.ingest.conftest import (
+    count,
+    ingest_settings_for,
+    query,
+    received_by,
+    topics_for,
+    wait_until,
+)
 from tests.ingest.samples import DEVICES
 
 
@@ -73,3 +83,50 @@ def test_simulate_refuses_impossible_options(stack_config: object) -> None:
     result = run_cli("simulate", "--rate", "0", "--faults", "2")
     assert result.returncode == 2
     assert "--rate must be greater than 0; --faults must be from 0 to 1" in result.stdout
+
+
+def test_simulate_to_an_mqtts_url_fails_rather_than_publish_in_plain_text(
+    ingest_settings: Settings, prefix: str, tmp_path: Path
+) -> None:
+    # The session's broker speaks plain MQTT only, so the TLS handshake must fail.
+    plain = urlsplit(ingest_settings.mqtt_url)
+    config_file = write_config(
+        tmp_path / "config.toml",
+        {
+            "database": {"url": ingest_settings.database_url},
+            "mqtt": {"url": f"mqtts://{plain.netloc}"},
+        },
+        [{"name": fmt, "format": fmt, "topics": [t]} for fmt, t in topics_for(prefix).items()],
+    )
+    result = run_cli(
+        "simulate", "--devices", "2", "--rate", "100", "--count", "5", config_path=config_file
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"lamplighter simulate: cannot publish to mqtts://{plain.netloc}: TLS failed" in (
+        result.stdout
+    ), result.stdout + result.stderr
+    assert "published" not in result.stdout
+
+
+def test_the_simulator_publishes_with_the_configured_credentials(
+    register_db: Settings, prefix: str, password_broker: PasswordBroker
+) -> None:
+    user, password = password_broker.username, password_broker.password
+    in_settings = password_broker.settings(register_db, user, password)
+    in_url = password_broker.settings(register_db)
+    in_url = dataclasses.replace(
+        in_url,
+        mqtt=dataclasses.replace(
+            in_url.mqtt,
+            url=f"mqtt://{user.replace('-', '%2D')}:{password.replace(' ', '%20')}"
+            f"@127.0.0.1:{password_broker.port}",
+        ),
+    )
+    for n, (case, settings) in enumerate({"mqtt.username": in_settings, "the URL": in_url}.items()):
+        case_prefix = f"{prefix}-{n}"
+        with received_by(password_broker, f"{case_prefix}/#") as received:
+            sent = Simulator(
+                ingest_settings_for(settings, case_prefix), devices=10, rate=200, faults=0.0
+            ).run(limit=20)
+            assert sent == 20, case
+            wait_until(lambda: len(received) >= 20, what=f"20 messages, credentials in {case}")

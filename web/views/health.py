@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 import time
-from urllib.parse import urlsplit
+import uuid
 
 import psycopg
 import psycopg_pool
 from flask import Blueprint, current_app, jsonify
 from werkzeug.wrappers import Response
 
+from register.platform import broker as mqtt_broker
+from register.platform.config import Settings
 from web import database, queries
 
 blueprint = Blueprint("health", __name__)
 
-# MQTT 3.1.1 CONNECT: clean session, no keep-alive, client id "lamplighter-health".
-_CONNECT = bytes([0x10, 30, 0, 4]) + b"MQTT" + bytes([4, 0x02, 0, 0, 0, 18]) + b"lamplighter-health"
-_DISCONNECT = bytes([0xE0, 0])
 TIMEOUT = 2.0
 
 
@@ -29,27 +27,29 @@ def database_state() -> str:
         return f"down: {type(error).__name__}"
 
 
-def broker_state(url: str) -> str:
-    """Connect to the broker and wait for its CONNACK: any answer means it is up."""
-    parts = urlsplit(url)
+def broker_state(settings: Settings) -> str:
+    """Connect as the ingester would (TLS, credentials, protocol) and wait for the CONNACK.
+
+    "ok" only when the broker accepts the connection: one that refuses it (bad credentials,
+    not authorised) is down, with its reason.
+    """
+    broker = mqtt_broker.broker_for(settings)
+    # A client id of its own, so that two health checks at once do not take over each other.
+    client_id = f"lamplighter-health-{uuid.uuid4().hex[:8]}"
+    client = mqtt_broker.new_client(settings, broker, client_id)
     try:
-        with socket.create_connection((parts.hostname or "", parts.port or 1883), TIMEOUT) as s:
-            if parts.scheme == "mqtts":
-                return "ok (port open; TLS not checked)"
-            s.sendall(_CONNECT)
-            s.settimeout(TIMEOUT)
-            answer = s.recv(4)
-            s.sendall(_DISCONNECT)
-    except OSError as error:
-        return f"down: {error.strerror or type(error).__name__}"
-    return "ok" if answer[:1] == b"\x20" else "not answering MQTT"
+        mqtt_broker.connect(client, broker, timeout=TIMEOUT)
+    except OSError as error:  # BrokerRefused, TimeoutError and ssl.SSLError among them
+        return f"down: {mqtt_broker.describe(error, broker)}"
+    mqtt_broker.close(client)
+    return "ok"
 
 
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
     started = time.perf_counter()
     settings = current_app.config["LAMPLIGHTER_SETTINGS"]
-    checks = {"database": database_state(), "broker": broker_state(settings.mqtt_url)}
+    checks = {"database": database_state(), "broker": broker_state(settings)}
     healthy = all(state.startswith("ok") for state in checks.values())
     body = {
         "status": "ok" if healthy else "unavailable",

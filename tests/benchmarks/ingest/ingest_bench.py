@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 import orjson
 
 from ingest import queries
-from ingest.loadgen import LoadPublisher
 from register.platform import db
 from register.platform.config import Settings
 from register.stack.runtime import free_port
@@ -41,6 +40,7 @@ from tests.benchmarks.common import (
 )
 from tests.benchmarks.ingest.bench_register import METRICS, add_bench_devices
 from tests.benchmarks.ingest.harness import IngesterProcess, write_config
+from tests.benchmarks.ingest.loadgen import LoadPublisher
 
 CHUNK = 1000
 DELAY_HISTOGRAM = "lamplighter_ingest_delay_seconds"

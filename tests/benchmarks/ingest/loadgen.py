@@ -1,10 +1,14 @@
-"""A fast MQTT 3.1.1 QoS 1 publisher for benchmarks, load tests and the simulator.
+"""A fast MQTT 3.1.1 QoS 1 publisher in plain TCP, for the ingest benchmark only.
 
-paho's publisher costs tens of microseconds a message in Python and stalls past 65,535
-messages in flight; a benchmark that used it would measure its own publisher. This one encodes
-PUBLISH packets itself, writes them in chunks, and keeps a window of unacknowledged messages
-below the 65,535 packet ids, reading PUBACKs on a thread of its own. `wait_acked` returns only
-when the broker has acknowledged every message, so none is silently dropped at the end.
+It exists because paho's publisher stalls beyond 65,535 messages in flight and is too slow to
+saturate the ingester, so a benchmark using it would measure its own publisher. It has no TLS
+and ignores the protocol setting: everything else (the simulator, the tests' `publish`) goes
+through paho in `ingest/publisher.py`. The delivery tests (tests/ingest/test_delivery.py)
+borrow it because they drive child ingesters at benchmark rates.
+
+It encodes PUBLISH packets itself, writes them in chunks, and keeps a window of unacknowledged
+messages below the 65,535 packet ids, reading PUBACKs on a thread of its own. `wait_acked`
+returns only when the broker has acknowledged every message, so none is silently dropped.
 """
 
 from __future__ import annotations
