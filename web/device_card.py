@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from flask import abort, current_app
+from flask import abort
 
 from register import audit, periods, vocab
 from register.devices import dumped
@@ -60,7 +60,7 @@ def _unit_text(unit: str) -> str:
     return known.description if known else unit
 
 
-def build(conn: Conn, public_id: str, *, retention_job_seconds: int) -> dict[str, Any] | None:
+def build(conn: Conn, public_id: str) -> dict[str, Any] | None:
     """The card of one device, or None when the register has no such device."""
     row = register_queries.get_device_row(conn, public_id)
     if row is None:
@@ -109,7 +109,7 @@ def build(conn: Conn, public_id: str, *, retention_job_seconds: int) -> dict[str
         "last_seen_at": _utc(activity.get("last_seen_at")),
         "last_stored_at": _utc(activity.get("last_stored_at")),
     }
-    card["compliance"] = _compliance(metrics, refused, oldest, retention_job_seconds)
+    card["compliance"] = _compliance(metrics, refused, oldest)
     card["history"] = history(conn, row["id"])
     return card
 
@@ -128,9 +128,8 @@ def _no_such_device(public_id: str) -> NoReturn:
 
 def find_card(public_id: str) -> dict[str, Any]:
     """The device's card; a 404 when the register has no such device."""
-    settings = current_app.config["LAMPLIGHTER_SETTINGS"]
     with database.connection() as conn:
-        card = build(conn, public_id, retention_job_seconds=settings.jobs.retention_interval)
+        card = build(conn, public_id)
     if card is None:
         _no_such_device(public_id)
     return card
@@ -172,11 +171,9 @@ def _compliance(
     metrics: list[dict[str, Any]],
     refused: dict[str, int],
     oldest: dict[str, datetime | None],
-    retention_job_seconds: int,
 ) -> dict[str, Any]:
     """Proof of the trust rules: what was refused, and each metric's oldest stored reading."""
     now = datetime.now(UTC)
-    slack_days = retention_job_seconds / 86400
     checks = []
     for metric in metrics:
         since = oldest.get(metric["key"])
@@ -187,8 +184,7 @@ def _compliance(
                 "oldest_stored_at": since,
                 "oldest_stored_days": None if age_days is None else round(age_days, 1),
                 "declared_days": metric["retention_days"],
-                "within_retention": age_days is None
-                or age_days <= metric["retention_days"] + slack_days,
+                "within_retention": age_days is None or age_days <= metric["retention_days"],
             }
         )
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask import Blueprint, abort, jsonify, render_template
 from werkzeug.wrappers import Response
 
 from web import database, guarantees, organisation_summary
@@ -35,17 +35,11 @@ def organisation_page(slug: str) -> str:
 
 @blueprint.get("/about")
 def about() -> str:
-    settings = current_app.config["LAMPLIGHTER_SETTINGS"]
     return render_template(
-        "about.html",
-        introduction=guarantees.INTRODUCTION,
-        guarantees=guarantees.guarantees(settings),
+        "about.html", introduction=guarantees.INTRODUCTION, guarantees=guarantees.GUARANTEES
     )
 
 
 @blueprint.get("/about.json")
 def about_json() -> Response:
-    settings = current_app.config["LAMPLIGHTER_SETTINGS"]
-    return jsonify(
-        {"introduction": guarantees.INTRODUCTION, "guarantees": guarantees.guarantees(settings)}
-    )
+    return jsonify({"introduction": guarantees.INTRODUCTION, "guarantees": guarantees.GUARANTEES})

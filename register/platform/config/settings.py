@@ -38,24 +38,11 @@ class DatabaseSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class JobsSettings:
-    retention_interval: int = setting(
-        900, "Seconds between runs of the retention job.", check=at_least_one
-    )
-    quarantine_keep_days: int = setting(
-        7,
-        "Days a quarantine record is kept (payloads may hold personal data).",
-        check=at_least_one,
-    )
-
-
-@dataclasses.dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = dataclasses.field(default_factory=DatabaseSettings)
     mqtt: MqttSettings = dataclasses.field(default_factory=MqttSettings)
     ingest: IngestSettings = dataclasses.field(default_factory=IngestSettings)
     web: WebSettings = dataclasses.field(default_factory=WebSettings)
-    jobs: JobsSettings = dataclasses.field(default_factory=JobsSettings)
     services: ServicesSettings = dataclasses.field(default_factory=ServicesSettings)
     # Not settings: where the values came from, for `config show` and path resolution.
     base_dir: Path = dataclasses.field(default_factory=Path.cwd, compare=False)
