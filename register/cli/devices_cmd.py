@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from register import db, transfer
+from register import db, exports, transfer
 from register.audit import Actor
 from register.config import Settings
 
@@ -25,7 +25,7 @@ def add_parser(commands: Any) -> None:
     importing.add_argument("--dry-run", action="store_true", help="check and report; store nothing")
     importing.set_defaults(run=run_import)
     exporting = actions.add_parser("export", help="write every device to standard output or a file")
-    exporting.add_argument("--format", choices=transfer.FORMATS, required=True)
+    exporting.add_argument("--format", choices=exports.FORMATS, required=True)
     exporting.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     exporting.set_defaults(run=run_export)
 
@@ -65,9 +65,9 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_export(settings: Settings, args: argparse.Namespace) -> int:
     with db.connect(settings) as conn:
-        text = transfer.export(conn, args.format)
+        data = exports.build(conn, args.format)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        args.output.write_bytes(data)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(data.decode())
     return 0

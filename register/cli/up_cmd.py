@@ -1,8 +1,9 @@
 """`lamplighter up`: the whole stack in the foreground until Ctrl-C.
 
-With the embedded default it starts the local services, applies migrations, then supervises
-every process the installed packages declare. Ctrl-C stops the processes, and the local
-services too when `up` was the one that started them.
+With the embedded default it starts the local services, applies migrations and stores any
+missing export rows (as `db upgrade` does), then supervises every process the installed
+packages declare. Ctrl-C stops the processes, and the local services too when `up` was the one
+that started them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import signal
 from types import FrameType
 from typing import Any
 
-from register import db, localstack
+from register import db, exports, localstack
 from register.cli.demo_cmd import seed_if_empty
 from register.cli.services_cmd import describe
 from register.config import Settings
@@ -57,6 +58,8 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
         with db.connect(settings) as conn:
             for migration in db.upgrade(conn):
                 print(f"applied migration {migration.version:04d}_{migration.name}")
+            if stored := exports.store_missing_rows(conn):
+                print(f"stored the export rows of {stored} devices")
         if args.no_demo:
             # No demo register, so nothing to simulate either.
             settings = dataclasses.replace(

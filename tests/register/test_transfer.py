@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from register import devices, transfer
+from register import devices, exports, transfer
 from register.config import Settings
 from tests.conftest import run_cli
 from tests.register.factories import ADMIN, add_device, add_organisation, device_entry
@@ -84,7 +84,7 @@ def test_export_then_import_gives_back_the_same_register(
     conn: Conn, fresh_settings: Settings, fmt: str, tmp_path: Path
 ) -> None:
     seed(conn)
-    exported = transfer.export(conn, fmt)
+    exported = exports.build(conn, fmt).decode()
     original = devices.list_devices(conn)
     # Into the same register: nothing changes.
     report = transfer.import_entries(conn, transfer.read(exported, fmt), ADMIN, dry_run=False)
@@ -104,12 +104,12 @@ def test_export_then_import_gives_back_the_same_register(
     assert result.returncode == 0, result.stderr
     assert "4 devices checked: 4 were created" in result.stdout
     assert devices.list_devices(conn) == original
-    assert transfer.export(conn, fmt) == exported
+    assert exports.build(conn, fmt).decode() == exported
 
 
 def test_geojson_export_is_a_feature_collection_of_points(conn: Conn) -> None:
     seed(conn)
-    document = json.loads(transfer.export(conn, "geojson"))
+    document = json.loads(exports.build(conn, "geojson"))
     assert document["type"] == "FeatureCollection"
     feature = next(f for f in document["features"] if f["id"] == "hackney-park-0001")
     assert feature["geometry"] == {"type": "Point", "coordinates": [-0.1426, 51.539]}
@@ -128,7 +128,7 @@ def csv_with_rows(
     The seeded export's lines: 2-3 camden-aq-0001, 4-5 camden-cam-0001, 6 hackney-empty-0001,
     7 hackney-park-0001.
     """
-    rows = list(csv.DictReader(io.StringIO(transfer.export(conn, "csv"))))
+    rows = list(csv.DictReader(io.StringIO(exports.build(conn, "csv").decode())))
     for line, cells in (lines or {}).items():
         rows[line - 2].update(cells)
     for row in rows:
@@ -142,7 +142,7 @@ def csv_with_rows(
 
 def test_an_import_with_bad_rows_stores_nothing_and_reports_each_one(conn: Conn) -> None:
     seed(conn)
-    before = transfer.export(conn, "json")
+    before = exports.build(conn, "json").decode()
     text = csv_with_rows(
         conn,
         lines={3: {"metric_unit": "cel"}},
@@ -160,7 +160,7 @@ def test_an_import_with_bad_rows_stores_nothing_and_reports_each_one(conn: Conn)
         "line 4, purposes[0]: 'safety' is not a DTPR purpose; close matches: safety_security",
         "line 6, latitude: must be between -90 and 90 (WGS84 degrees)",
     ]
-    assert transfer.export(conn, "json") == before
+    assert exports.build(conn, "json").decode() == before
     assert devices.get_device(conn, "hackney-new-0001") is None
 
 
@@ -188,7 +188,7 @@ def test_json_and_geojson_problems_are_reported_by_device_and_feature(conn: Conn
         "device 2, technology[0]: 'cam' is not a DTPR technology; "
         "close matches: video_camera, video_camera_infrared"
     ]
-    collection = json.loads(transfer.export(conn, "geojson"))
+    collection = json.loads(exports.build(conn, "geojson"))
     collection["features"][1]["geometry"] = None
     collection["features"][3]["properties"]["status"] = "gone"
     problems = transfer.import_entries(
@@ -203,7 +203,7 @@ def test_json_and_geojson_problems_are_reported_by_device_and_feature(conn: Conn
 
 def test_a_dry_run_reports_what_would_change_and_stores_nothing(conn: Conn) -> None:
     seed(conn)
-    before = transfer.export(conn, "json")
+    before = exports.build(conn, "json").decode()
     entries = transfer.read_json(
         [device_entry("camden-new-0001"), device_entry("camden-cam-0001", name="x")]
     )
@@ -211,7 +211,7 @@ def test_a_dry_run_reports_what_would_change_and_stores_nothing(conn: Conn) -> N
     assert report.ok
     assert report.created == ["camden-new-0001"]
     assert report.problems == []
-    assert transfer.export(conn, "json") == before
+    assert exports.build(conn, "json").decode() == before
 
 
 @pytest.mark.parametrize(
@@ -246,7 +246,7 @@ def test_the_command_line_prints_three_bad_rows_and_exits_non_zero(
     conn: Conn, fresh_settings: Settings, tmp_path: Path
 ) -> None:
     seed(conn)
-    before = transfer.export(conn, "json")
+    before = exports.build(conn, "json").decode()
     path = tmp_path / "devices.csv"
     path.write_text(
         csv_with_rows(
@@ -271,4 +271,4 @@ def test_the_command_line_prints_three_bad_rows_and_exits_non_zero(
         f"{path}: line 7, dev_eui: not a DevEUI; use 16 hexadecimal digits, e.g. 70B3D57ED0001234",
     ]
     assert lines[3] == f"lamplighter: 3 problem(s) in {path}; nothing was imported"
-    assert transfer.export(conn, "json") == before
+    assert exports.build(conn, "json").decode() == before

@@ -14,12 +14,11 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.http import http_date, parse_date
 
-from register import db, devices, transfer
+from register import db, devices, exports, transfer
 from register.config import Settings
 from register.schemas import DeviceSchema, MetricSchema
 from tests.register.factories import ADMIN, add_device
 from tests.web.samples import add_camera
-from web import register_export
 
 MEDIA_TYPES = {
     "json": "application/json",
@@ -74,7 +73,7 @@ def test_each_format_is_the_register_as_the_command_line_exports_it(
     assert etag and not weak, "a strong ETag"
     assert answer.last_modified == newest_change(register)
     with db.connect(register) as conn:
-        assert answer.get_data(as_text=True) == transfer.export(conn, fmt)
+        assert answer.get_data() == exports.build(conn, fmt)
 
 
 @pytest.mark.parametrize("fmt", transfer.FORMATS)
@@ -190,13 +189,13 @@ def test_an_export_holds_the_register_entries_and_nothing_else(
 def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The formats whose body the web built, in order (the build itself still runs)."""
     built: list[str] = []
-    build = register_export.transfer.export_bytes
+    build = exports.build
 
     def counted(conn: Any, fmt: str) -> bytes:
         built.append(fmt)
         return build(conn, fmt)
 
-    monkeypatch.setattr(register_export.transfer, "export_bytes", counted)
+    monkeypatch.setattr(exports, "build", counted)
     yield built
 
 
@@ -235,9 +234,7 @@ def test_a_new_encoding_of_the_rows_gives_new_etags(
     client: FlaskClient, register: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = client.get("/register.geojson").headers["ETag"]
-    monkeypatch.setattr(
-        register_export.export_rows, "LAYOUT", register_export.export_rows.LAYOUT + 1
-    )
+    monkeypatch.setattr(exports, "LAYOUT", exports.LAYOUT + 1)
     answer = client.get("/register.geojson", headers={"If-None-Match": before})
     assert answer.status_code == 200
     assert answer.headers["ETag"] != before

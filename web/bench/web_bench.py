@@ -21,7 +21,7 @@ import platform
 import time
 from typing import Any
 
-from register import db, transfer
+from register import db, exports
 from register.bench import BENCH_DATABASE, Figures, fresh_bench_database, local_services
 from register.config import Settings
 from web import create_app
@@ -71,8 +71,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     # A bulk load writes no export rows; a real one would then store them, as `db upgrade` does.
     started = time.perf_counter()
-    with db.connect(bench) as conn, conn.transaction():
-        stored = transfer.store_missing_exports(conn)
+    with db.connect(bench) as conn:
+        stored = exports.store_missing_rows(conn)
     figures.add(
         "export rows stored after the load",
         f"{stored:,} devices in {time.perf_counter() - started:.1f} s",
