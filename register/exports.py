@@ -125,8 +125,6 @@ def store_missing_rows(conn: Conn) -> int:
     except psycopg.errors.SerializationFailure:
         log.warning("the register changed while its export rows were stored; try again")
         return 0
-    if stored:
-        log.info("stored the export rows of %d devices", stored)
     return stored
 
 
