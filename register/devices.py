@@ -8,24 +8,18 @@ A decommissioned device is archived, never deleted: its page and history stay pu
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from register import audit, export_rows, validation
+from register import audit, exports, validation
 from register.audit import Actor
-from register.fast_dump import compile_dump_in_place, field_names
 from register.queries import Conn
 from register.queries import registry as queries
-from register.schemas import DeviceSchema, MetricSchema
+from register.schemas import DeviceSchema
 from register.validation import FieldError, InvalidEntry
 
 SCHEMA = DeviceSchema()
-# The same public form as SCHEMA.dump, many times faster, for listing the whole register.
-DUMP_IN_PLACE = compile_dump_in_place(SCHEMA)
-DEVICE_ORDER = tuple(f for f in field_names(SCHEMA) if f != "metrics")
-METRIC_ORDER = field_names(MetricSchema())
 
 
 class UnknownDevice(LookupError):
@@ -57,21 +51,7 @@ def get_device(conn: Conn, public_id: str) -> dict[str, Any] | None:
 
 def list_devices(conn: Conn) -> list[dict[str, Any]]:
     """Every device in public form, by public id."""
-    return [entry for _, entry in entries_of(conn)]
-
-
-def entries_of(
-    conn: Conn, device_ids: Sequence[int] | None = None
-) -> list[tuple[int, dict[str, Any]]]:
-    """Every device (or those of `device_ids`) as (id, its entry in public form), by public id."""
-    metrics: dict[int, list[dict[str, Any]]] = {}
-    for device_id, metric in queries.list_metric_entries(conn, METRIC_ORDER, device_ids):
-        metrics.setdefault(device_id, []).append(metric)
-    entries = []
-    for device_id, entry in queries.list_device_entries(conn, DEVICE_ORDER, device_ids):
-        entry["metrics"] = metrics.get(device_id, [])
-        entries.append((device_id, DUMP_IN_PLACE(entry)))
-    return entries
+    return [entry for _, entry in exports.entries_of(conn)]
 
 
 def validate(
@@ -110,7 +90,8 @@ def validate(
 
 
 def save(conn: Conn, data: dict[str, Any], actor: Actor, note: str = "") -> SaveResult:
-    """Create the device, or update it to match `data` (validated); write the audit event."""
+    """Create the device, or update it to match `data` (validated); write the audit event and
+    the device's export rows."""
     organisation = queries.get_organisation(conn, data["organisation"])
     if organisation is None:
         raise InvalidEntry(
@@ -134,7 +115,7 @@ def save(conn: Conn, data: dict[str, Any], actor: Actor, note: str = "") -> Save
             changes=changes,
             note=note,
         )
-        export_rows.store(conn, entries_of(conn, [device_id]))
+        exports.store_rows(conn, [device_id])
         return SaveResult(data["public_id"], "create", changes)
 
     actor.check_may_write(current["organisation_id"], current["organisation"])
@@ -173,7 +154,7 @@ def save(conn: Conn, data: dict[str, Any], actor: Actor, note: str = "") -> Save
         changes=changes,
         note=note,
     )
-    export_rows.store(conn, entries_of(conn, [current["id"]]))
+    exports.store_rows(conn, [current["id"]])
     return SaveResult(data["public_id"], action, changes)
 
 

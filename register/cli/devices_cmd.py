@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from register import import_export
+from register import exports, imports
 from register.audit import Actor
 from register.platform import db
 from register.platform.config import Settings
@@ -22,32 +22,28 @@ def add_parser(commands: Any) -> None:
         "import", help="add or update devices from a .csv, .json or .geojson file (all or nothing)"
     )
     importing.add_argument("file", type=Path)
-    importing.add_argument(
-        "--format", choices=import_export.FORMATS, help="default: from the file name"
-    )
+    importing.add_argument("--format", choices=imports.FORMATS, help="default: from the file name")
     importing.add_argument("--dry-run", action="store_true", help="check and report; store nothing")
     importing.set_defaults(run=run_import)
     exporting = actions.add_parser("export", help="write every device to standard output or a file")
-    exporting.add_argument("--format", choices=import_export.FORMATS, required=True)
+    exporting.add_argument("--format", choices=exports.FORMATS, required=True)
     exporting.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     exporting.set_defaults(run=run_export)
 
 
 def run_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        fmt = args.format or import_export.format_of(args.file.name)
+        fmt = args.format or imports.format_of(args.file.name)
         text = args.file.read_text(encoding="utf-8-sig")
-        entries = import_export.read(text, fmt)
+        entries = imports.read(text, fmt)
     except (OSError, UnicodeDecodeError) as error:
         print(f"lamplighter: cannot read {args.file}: {error}", file=sys.stderr)
         return 1
-    except import_export.UnreadableFile as error:
+    except imports.UnreadableFile as error:
         print(f"lamplighter: {args.file}: {error}", file=sys.stderr)
         return 1
     with db.connect(settings) as conn:
-        report = import_export.import_entries(
-            conn, entries, Actor.command_line(), dry_run=args.dry_run
-        )
+        report = imports.import_entries(conn, entries, Actor.command_line(), dry_run=args.dry_run)
     if not report.ok:
         for problem in report.problems[:MAX_PROBLEMS_SHOWN]:
             print(f"{args.file}: {problem}", file=sys.stderr)
@@ -70,9 +66,9 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_export(settings: Settings, args: argparse.Namespace) -> int:
     with db.connect(settings) as conn:
-        text = import_export.export(conn, args.format)
+        data = exports.build(conn, args.format)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        args.output.write_bytes(data)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(data.decode())
     return 0

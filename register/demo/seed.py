@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from register import import_export, organisations
+from register import imports, organisations
 from register.audit import Actor
 from register.demo.london import BOROUGHS, CITY_BODIES, Borough
 from register.queries import Conn
@@ -306,16 +306,15 @@ def device_entries() -> list[Entry]:
     return entries
 
 
-def seed(conn: Conn, actor: Actor) -> import_export.ImportReport:
+def seed(conn: Conn, actor: Actor) -> imports.ImportReport:
     """Add the demo organisations and devices to an empty register, in one transaction."""
     with conn.transaction():
         for entry in organisation_entries():
             organisations.create_organisation(conn, entry, actor)
         entries = [
-            import_export.Entry(f"demo device {n}", raw)
-            for n, raw in enumerate(device_entries(), 1)
+            imports.Entry(f"demo device {n}", raw) for n, raw in enumerate(device_entries(), 1)
         ]
-        report = import_export.import_entries(conn, entries, actor, dry_run=False)
+        report = imports.import_entries(conn, entries, actor, dry_run=False)
         if not report.ok:
             raise ValueError("demo data failed validation: " + "; ".join(report.problems[:5]))
     return report

@@ -20,7 +20,6 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from register import import_export
 from register.platform import queries
 from register.platform.config import Settings
 
@@ -168,30 +167,11 @@ def upgrade(conn: psycopg.Connection[Any]) -> list[Migration]:
                     conn, migration.version, migration.name, migration.checksum
                 )
             applied_now.append(migration)
-        # Derived data next: the devices' stored export rows (migration 0007), for devices
-        # loaded in bulk or stored under an older encoding. Nothing to do on most runs.
-        _store_missing_exports(conn)
     finally:
         conn.rollback()  # whatever a failed step left open
         queries.unlock_migrations(conn, MIGRATION_LOCK_KEY)
         conn.commit()
     return applied_now
-
-
-def _store_missing_exports(conn: psycopg.Connection[Any]) -> None:
-    """Store the export rows that are missing or outdated, from one snapshot of the register
-    (REPEATABLE READ), so each row matches its device's `updated_at`. A device changed meanwhile
-    makes this fail rather than store an old row; exports then encode what is missing on the fly
-    and the next upgrade stores it."""
-    try:
-        with transaction(conn):
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            stored = import_export.store_missing_exports(conn)
-    except psycopg.errors.SerializationFailure:
-        log.warning("the register changed while its export rows were stored; next upgrade will")
-        return
-    if stored:
-        log.info("stored the export rows of %d devices", stored)
 
 
 def timescaledb_version(conn: psycopg.Connection[Any]) -> str | None:

@@ -1,4 +1,5 @@
-"""SQL for the devices' stored export rows (see migration 0007): one function per statement."""
+"""SQL for the devices' stored export rows (migration 0007, `register.exports`): one function
+per statement."""
 
 from __future__ import annotations
 
@@ -44,6 +45,11 @@ def upsert_export_rows(
                 copy.write_row(row)
         conn.execute(_UPSERT + guard, (layout,))
         conn.execute("TRUNCATE device_exports_staging")
+
+
+def read_one_snapshot(conn: Conn) -> None:
+    """Make the transaction just begun read one snapshot of the database throughout."""
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
 def list_devices_without_export(conn: Conn, layout: int) -> list[int]:

@@ -14,13 +14,12 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.http import http_date, parse_date
 
-from register import devices, import_export
+from register import devices, exports, imports
 from register.platform import db
 from register.platform.config import Settings
 from register.schemas import DeviceSchema, MetricSchema
 from tests.register.factories import ADMIN, add_device
 from tests.web.samples import add_camera
-from web import register_export
 
 MEDIA_TYPES = {
     "json": "application/json",
@@ -60,7 +59,7 @@ def newest_change(settings: Settings) -> datetime:
     return row[0].astimezone(UTC).replace(microsecond=0)
 
 
-@pytest.mark.parametrize("fmt", import_export.FORMATS)
+@pytest.mark.parametrize("fmt", imports.FORMATS)
 def test_each_format_is_the_register_as_the_command_line_exports_it(
     client: FlaskClient, register: Settings, fmt: str
 ) -> None:
@@ -75,18 +74,16 @@ def test_each_format_is_the_register_as_the_command_line_exports_it(
     assert etag and not weak, "a strong ETag"
     assert answer.last_modified == newest_change(register)
     with db.connect(register) as conn:
-        assert answer.get_data(as_text=True) == import_export.export(conn, fmt)
+        assert answer.get_data() == exports.build(conn, fmt)
 
 
-@pytest.mark.parametrize("fmt", import_export.FORMATS)
+@pytest.mark.parametrize("fmt", imports.FORMATS)
 def test_each_format_goes_back_into_the_register_unchanged(
     client: FlaskClient, register: Settings, fmt: str
 ) -> None:
     text = client.get(f"/register.{fmt}").get_data(as_text=True)
     with db.connect(register) as conn:
-        report = import_export.import_entries(
-            conn, import_export.read(text, fmt), ADMIN, dry_run=True
-        )
+        report = imports.import_entries(conn, imports.read(text, fmt), ADMIN, dry_run=True)
     assert report.ok, report.problems
     assert report.unchanged == ["camden-aq-0001", "camden-cam-0001"]
 
@@ -114,7 +111,7 @@ def test_the_files_carry_dtpr_ids_and_the_shape_of_each_format(
     ]
 
 
-@pytest.mark.parametrize("fmt", import_export.FORMATS)
+@pytest.mark.parametrize("fmt", imports.FORMATS)
 def test_a_client_that_has_the_file_gets_a_304_by_etag_or_by_date(
     client: FlaskClient, register: Settings, fmt: str
 ) -> None:
@@ -136,11 +133,11 @@ def test_a_client_that_has_the_file_gets_a_304_by_etag_or_by_date(
 
 
 def test_the_formats_have_different_etags(client: FlaskClient, register: Settings) -> None:
-    tags = {client.get(f"/register.{fmt}").headers["ETag"] for fmt in import_export.FORMATS}
+    tags = {client.get(f"/register.{fmt}").headers["ETag"] for fmt in imports.FORMATS}
     assert len(tags) == 3
 
 
-@pytest.mark.parametrize("fmt", import_export.FORMATS)
+@pytest.mark.parametrize("fmt", imports.FORMATS)
 def test_a_change_to_the_register_changes_the_etag_and_last_modified(
     client: FlaskClient, register: Settings, fmt: str
 ) -> None:
@@ -167,9 +164,7 @@ def test_a_change_to_the_register_changes_the_etag_and_last_modified(
 def test_an_export_holds_the_register_entries_and_nothing_else(
     client: FlaskClient, register: Settings
 ) -> None:
-    bodies = {
-        fmt: client.get(f"/register.{fmt}").get_data(as_text=True) for fmt in import_export.FORMATS
-    }
+    bodies = {fmt: client.get(f"/register.{fmt}").get_data(as_text=True) for fmt in imports.FORMATS}
     for fmt, text in bodies.items():
         assert str(READING_VALUE) not in text, f"a reading in the {fmt} export"
         assert QUARANTINED not in text, f"a refused payload in the {fmt} export"
@@ -186,20 +181,20 @@ def test_an_export_holds_the_register_entries_and_nothing_else(
         assert set(feature) == {"type", "id", "geometry", "properties"}
         assert set(feature["properties"]) == set(DeviceSchema().fields) - {"latitude", "longitude"}
     header = next(csv.reader(io.StringIO(bodies["csv"])))
-    assert header == [*import_export.DEVICE_COLUMNS, *import_export.METRIC_COLUMNS]
+    assert header == [*imports.DEVICE_COLUMNS, *imports.METRIC_COLUMNS]
 
 
 @pytest.fixture
 def builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The formats whose body the web built, in order (the build itself still runs)."""
     built: list[str] = []
-    build = register_export.import_export.export_bytes
+    build = exports.build
 
     def counted(conn: Any, fmt: str) -> bytes:
         built.append(fmt)
         return build(conn, fmt)
 
-    monkeypatch.setattr(register_export.import_export, "export_bytes", counted)
+    monkeypatch.setattr(exports, "build", counted)
     yield built
 
 
@@ -230,7 +225,7 @@ def test_the_home_and_about_pages_link_every_download(
     client: FlaskClient, register: Settings, path: str
 ) -> None:
     html = client.get(path).get_data(as_text=True)
-    for fmt in import_export.FORMATS:
+    for fmt in imports.FORMATS:
         assert f'href="/register.{fmt}"' in html
 
 
@@ -238,9 +233,7 @@ def test_a_new_encoding_of_the_rows_gives_new_etags(
     client: FlaskClient, register: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = client.get("/register.geojson").headers["ETag"]
-    monkeypatch.setattr(
-        register_export.export_rows, "LAYOUT", register_export.export_rows.LAYOUT + 1
-    )
+    monkeypatch.setattr(exports, "LAYOUT", exports.LAYOUT + 1)
     answer = client.get("/register.geojson", headers={"If-None-Match": before})
     assert answer.status_code == 200
     assert answer.headers["ETag"] != before

@@ -1,10 +1,15 @@
-"""`lamplighter db upgrade|status`: apply and inspect the numbered migrations."""
+"""`lamplighter db upgrade|status`: apply and inspect the numbered migrations.
+
+After migrating, `upgrade` also stores the devices' export rows that are missing or outdated
+(after a bulk load, or a new encoding), so that the next export need not encode them.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from register import exports
 from register.platform import db
 from register.platform.config import Settings
 
@@ -12,7 +17,10 @@ from register.platform.config import Settings
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser("db", help="apply or inspect database migrations")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    upgrade = actions.add_parser("upgrade", help="apply pending migrations (a no-op when none)")
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="apply pending migrations, then store missing export rows (a no-op when none)",
+    )
     upgrade.set_defaults(run=run_upgrade)
     status = actions.add_parser("status", help="list migrations, applied and pending")
     status.add_argument(
@@ -24,12 +32,15 @@ def add_parser(commands: Any) -> None:
 def run_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     with db.connect(settings) as conn:
         applied = db.upgrade(conn)
+        stored = exports.store_missing_rows(conn)
         total = len(db.available_migrations())
         version = db.timescaledb_version(conn)
     for migration in applied:
         print(f"applied {migration.version:04d}_{migration.name}")
     if not applied:
         print(f"database is up to date ({total} migrations applied)")
+    if stored:
+        print(f"stored the export rows of {stored} devices")
     print(f"TimescaleDB {version}")
     return 0
 

@@ -1,8 +1,9 @@
 """`lamplighter up`: the whole stack in the foreground until Ctrl-C.
 
-With the embedded default it starts the local services, applies migrations, then supervises
-every process the installed packages declare. Ctrl-C stops the processes, and the local
-services too when `up` was the one that started them.
+With the embedded default it starts the local services, applies migrations and stores any
+missing export rows (as `db upgrade` does), then supervises every process the installed
+packages declare. Ctrl-C stops the processes, and the local services too when `up` was the one
+that started them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import dataclasses
 from typing import Any
 
+from register import exports
 from register.cli.demo_cmd import seed_if_empty
 from register.platform import db
 from register.platform.config import Settings
@@ -40,6 +42,8 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
         with db.connect(settings) as conn:
             for migration in db.upgrade(conn):
                 print(f"applied migration {migration.version:04d}_{migration.name}")
+            if stored := exports.store_missing_rows(conn):
+                print(f"stored the export rows of {stored} devices")
         if args.no_demo:
             # No demo register, so nothing to simulate either.
             settings = dataclasses.replace(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from register import import_export, organisations
+from register import imports, organisations
 from register.audit import Actor
 from register.queries import Conn
 from register.queries import registry as register_queries
@@ -55,10 +55,10 @@ def add_bench_devices(conn: Conn, count: int, organisation: str = "bench") -> li
             )
         ids = [f"{organisation}-aq-{n:05d}" for n in range(1, count + 1)]
         entries = [
-            import_export.Entry(f"bench device {n}", bench_device(public_id, organisation, n))
+            imports.Entry(f"bench device {n}", bench_device(public_id, organisation, n))
             for n, public_id in enumerate(ids, 1)
         ]
-        report = import_export.import_entries(conn, entries, actor, dry_run=False)
+        report = imports.import_entries(conn, entries, actor, dry_run=False)
     if report.problems:
         raise RuntimeError(f"the bench register is invalid: {report.problems[:3]}")
     return ids

@@ -1,7 +1,8 @@
-"""The register's device files: export to CSV, GeoJSON or JSON, and import them back.
+"""The register's device files read and imported: the CSV, GeoJSON or JSON files that
+`register.exports` writes, or files of the same shape.
 
-All three formats carry the same fields with DTPR ids as they are, so `import(export(register))`
-gives back the same register.
+All three formats carry the same fields with DTPR ids as they are, so importing an export gives
+back the same register.
   - JSON: `{"format": "lamplighter.devices/1", "devices": [entry, ...]}` (a bare list also loads).
   - GeoJSON: a FeatureCollection of Points; each feature's properties are the entry without
     latitude and longitude, which are the geometry.
@@ -16,25 +17,21 @@ every entry is good.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-from register import devices, export_rows
+from register import devices, exports
 from register.audit import Actor, NotAllowed
-from register.export_rows import DEVICE_COLUMNS, METRIC_COLUMNS
+from register.exports import DEVICE_COLUMNS, METRIC_COLUMNS
 from register.queries import Conn
-from register.queries import exports as export_queries
 from register.queries import registry as queries
 from register.validation import FieldError, InvalidEntry
 
-FORMATS = export_rows.FORMATS
+FORMATS = exports.FORMATS
 LIST_FIELDS = ("technology", "purposes", "data_types", "processing", "storage", "access")
 
 
@@ -69,57 +66,6 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-# --- export ----------------------------------------------------------------------------------
-
-
-def export(conn: Conn, fmt: str) -> str:
-    """The whole register's devices as text in one of FORMATS."""
-    return export_bytes(conn, fmt).decode()
-
-
-def export_bytes(conn: Conn, fmt: str) -> bytes:
-    """The whole register's devices in one of FORMATS, as UTF-8: the devices' stored rows
-    joined, with any missing or outdated row encoded now from the register (not stored: see
-    `store_missing_exports`)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt}; use one of {', '.join(FORMATS)}")
-    stored = export_queries.list_export_texts(conn, fmt, export_rows.LAYOUT)
-    missing = [device_id for device_id, text in stored if text is None]
-    encoded: dict[int, str] = {}
-    if missing:
-        encode = export_rows.ENCODERS[fmt]
-        with _collector_paused():
-            encoded = {i: encode(entry) for i, entry in devices.entries_of(conn, missing)}
-    parts = [encoded[device_id] if text is None else text for device_id, text in stored]
-    return export_rows.document(fmt, parts)
-
-
-def store_missing_exports(conn: Conn) -> int:
-    """Store the export rows of devices that have none of the current layout (after a bulk
-    load, or a new layout); how many were stored. A row a concurrent change writes is kept."""
-    missing = export_queries.list_devices_without_export(conn, export_rows.LAYOUT)
-    if not missing:
-        return 0
-    with _collector_paused():
-        return export_rows.store(conn, devices.entries_of(conn, missing), replace_current=False)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while many entries are built.
-
-    Building entries makes millions of small objects and no cycles; the collector would
-    otherwise scan them again and again as they are made, which costs about a third of the time.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # --- reading files ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from register import devices, import_export
+from register import devices, exports, imports
 from register.platform.config import Settings
 from tests.conftest import run_cli
 from tests.register.factories import ADMIN, add_device, add_organisation, device_entry
@@ -79,17 +79,15 @@ def seed(conn: Conn) -> None:
     conn.commit()
 
 
-@pytest.mark.parametrize("fmt", import_export.FORMATS)
+@pytest.mark.parametrize("fmt", imports.FORMATS)
 def test_export_then_import_gives_back_the_same_register(
     conn: Conn, fresh_settings: Settings, fmt: str, tmp_path: Path
 ) -> None:
     seed(conn)
-    exported = import_export.export(conn, fmt)
+    exported = exports.build(conn, fmt).decode()
     original = devices.list_devices(conn)
     # Into the same register: nothing changes.
-    report = import_export.import_entries(
-        conn, import_export.read(exported, fmt), ADMIN, dry_run=False
-    )
+    report = imports.import_entries(conn, imports.read(exported, fmt), ADMIN, dry_run=False)
     assert report.ok and report.unchanged == [d["public_id"] for d in original]
     # Into an empty register with the same organisations: the same devices come back.
     conn.execute("TRUNCATE devices, device_metrics, audit_events RESTART IDENTITY CASCADE")
@@ -106,12 +104,12 @@ def test_export_then_import_gives_back_the_same_register(
     assert result.returncode == 0, result.stderr
     assert "4 devices checked: 4 were created" in result.stdout
     assert devices.list_devices(conn) == original
-    assert import_export.export(conn, fmt) == exported
+    assert exports.build(conn, fmt).decode() == exported
 
 
 def test_geojson_export_is_a_feature_collection_of_points(conn: Conn) -> None:
     seed(conn)
-    document = json.loads(import_export.export(conn, "geojson"))
+    document = json.loads(exports.build(conn, "geojson"))
     assert document["type"] == "FeatureCollection"
     feature = next(f for f in document["features"] if f["id"] == "hackney-park-0001")
     assert feature["geometry"] == {"type": "Point", "coordinates": [-0.1426, 51.539]}
@@ -130,7 +128,7 @@ def csv_with_rows(
     The seeded export's lines: 2-3 camden-aq-0001, 4-5 camden-cam-0001, 6 hackney-empty-0001,
     7 hackney-park-0001.
     """
-    rows = list(csv.DictReader(io.StringIO(import_export.export(conn, "csv"))))
+    rows = list(csv.DictReader(io.StringIO(exports.build(conn, "csv").decode())))
     for line, cells in (lines or {}).items():
         rows[line - 2].update(cells)
     for row in rows:
@@ -144,7 +142,7 @@ def csv_with_rows(
 
 def test_an_import_with_bad_rows_stores_nothing_and_reports_each_one(conn: Conn) -> None:
     seed(conn)
-    before = import_export.export(conn, "json")
+    before = exports.build(conn, "json").decode()
     text = csv_with_rows(
         conn,
         lines={3: {"metric_unit": "cel"}},
@@ -155,48 +153,44 @@ def test_an_import_with_bad_rows_stores_nothing_and_reports_each_one(conn: Conn)
         },
     )
     text = text.replace("hackney-empty-0001", "hackney-new-0001")  # a new device, otherwise good
-    report = import_export.import_entries(
-        conn, import_export.read(text, "csv"), ADMIN, dry_run=False
-    )
+    report = imports.import_entries(conn, imports.read(text, "csv"), ADMIN, dry_run=False)
     assert not report.ok
     assert report.problems == [
         "line 3, metric_unit: 'cel' is not a SenML unit; close matches: Cel",
         "line 4, purposes[0]: 'safety' is not a DTPR purpose; close matches: safety_security",
         "line 6, latitude: must be between -90 and 90 (WGS84 degrees)",
     ]
-    assert import_export.export(conn, "json") == before
+    assert exports.build(conn, "json").decode() == before
     assert devices.get_device(conn, "hackney-new-0001") is None
 
 
 def test_rows_of_one_device_must_agree_and_ids_must_not_repeat(conn: Conn) -> None:
     seed(conn)
     text = csv_with_rows(conn, lines={3: {"name": "Another name"}})
-    problems = import_export.import_entries(
-        conn, import_export.read(text, "csv"), ADMIN, dry_run=True
-    ).problems
+    problems = imports.import_entries(conn, imports.read(text, "csv"), ADMIN, dry_run=True).problems
     assert problems == [
         "line 3, public_id: its device fields differ from line 2, the same device's first row"
     ]
-    entries = import_export.read_json([device_entry("camden-x-1"), device_entry("camden-x-1")])
-    problems = import_export.import_entries(conn, entries, ADMIN, dry_run=True).problems
+    entries = imports.read_json([device_entry("camden-x-1"), device_entry("camden-x-1")])
+    problems = imports.import_entries(conn, entries, ADMIN, dry_run=True).problems
     assert problems == ["device 2, public_id: camden-x-1 also appears at device 1"]
 
 
 def test_json_and_geojson_problems_are_reported_by_device_and_feature(conn: Conn) -> None:
     seed(conn)
-    entries = import_export.read_json(
+    entries = imports.read_json(
         {"devices": [device_entry("camden-x-1"), device_entry("camden-x-2", technology=["cam"])]}
     )
-    problems = import_export.import_entries(conn, entries, ADMIN, dry_run=True).problems
+    problems = imports.import_entries(conn, entries, ADMIN, dry_run=True).problems
     assert problems == [
         "device 2, technology[0]: 'cam' is not a DTPR technology; "
         "close matches: video_camera, video_camera_infrared"
     ]
-    collection = json.loads(import_export.export(conn, "geojson"))
+    collection = json.loads(exports.build(conn, "geojson"))
     collection["features"][1]["geometry"] = None
     collection["features"][3]["properties"]["status"] = "gone"
-    problems = import_export.import_entries(
-        conn, import_export.read_geojson(collection), ADMIN, dry_run=True
+    problems = imports.import_entries(
+        conn, imports.read_geojson(collection), ADMIN, dry_run=True
     ).problems
     assert problems == [
         "feature 2, latitude: is required",
@@ -207,15 +201,15 @@ def test_json_and_geojson_problems_are_reported_by_device_and_feature(conn: Conn
 
 def test_a_dry_run_reports_what_would_change_and_stores_nothing(conn: Conn) -> None:
     seed(conn)
-    before = import_export.export(conn, "json")
-    entries = import_export.read_json(
+    before = exports.build(conn, "json").decode()
+    entries = imports.read_json(
         [device_entry("camden-new-0001"), device_entry("camden-cam-0001", name="x")]
     )
-    report = import_export.import_entries(conn, entries, ADMIN, dry_run=True)
+    report = imports.import_entries(conn, entries, ADMIN, dry_run=True)
     assert report.ok
     assert report.created == ["camden-new-0001"]
     assert report.problems == []
-    assert import_export.export(conn, "json") == before
+    assert exports.build(conn, "json").decode() == before
 
 
 @pytest.mark.parametrize(
@@ -250,7 +244,7 @@ def test_the_command_line_prints_three_bad_rows_and_exits_non_zero(
     conn: Conn, fresh_settings: Settings, tmp_path: Path
 ) -> None:
     seed(conn)
-    before = import_export.export(conn, "json")
+    before = exports.build(conn, "json").decode()
     path = tmp_path / "devices.csv"
     path.write_text(
         csv_with_rows(
@@ -275,4 +269,4 @@ def test_the_command_line_prints_three_bad_rows_and_exits_non_zero(
         f"{path}: line 7, dev_eui: not a DevEUI; use 16 hexadecimal digits, e.g. 70B3D57ED0001234",
     ]
     assert lines[3] == f"lamplighter: 3 problem(s) in {path}; nothing was imported"
-    assert import_export.export(conn, "json") == before
+    assert exports.build(conn, "json").decode() == before
