@@ -137,17 +137,27 @@ def json_entry(entry: dict[str, Any]) -> str:
     return _ENTRY_INDENT + text.replace("\n", "\n" + _ENTRY_INDENT)
 
 
-def feature(entry: dict[str, Any]) -> str:
-    """The entry as a GeoJSON Feature: its position the geometry, the rest its properties."""
-    properties = {k: v for k, v in entry.items() if k not in ("latitude", "longitude")}
+def geojson_feature(record: dict[str, Any]) -> dict[str, Any]:
+    """A device's record (an entry, or a list's summary) as a GeoJSON Feature: its id, its
+    position the geometry (to 7 decimals, about 1 cm), the rest its properties. Every GeoJSON
+    that Lamplighter serves is made here."""
+    properties = {k: v for k, v in record.items() if k not in ("latitude", "longitude")}
     point = {
         "type": "Point",
         # GeoJSON (RFC 7946) positions are longitude, latitude.
-        "coordinates": [round(entry["longitude"], 7), round(entry["latitude"], 7)],
+        "coordinates": [round(record["longitude"], 7), round(record["latitude"], 7)],
     }
-    document = {"type": "Feature", "id": entry["public_id"], "geometry": point}
-    document["properties"] = properties
-    return orjson.dumps(document).decode()
+    return {
+        "type": "Feature",
+        "id": record["public_id"],
+        "geometry": point,
+        "properties": properties,
+    }
+
+
+def feature(entry: dict[str, Any]) -> str:
+    """The entry as the text of a GeoJSON Feature."""
+    return orjson.dumps(geojson_feature(entry)).decode()
 
 
 def cell(value: Any) -> str:

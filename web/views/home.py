@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from register import vocab
+from register import exports, vocab
 from register.queries import Conn
 from register.schemas import STATUSES
 from web import database, device_list, queries
@@ -77,16 +77,7 @@ def _every_match() -> list[dict[str, Any]]:
 @blueprint.get("/devices.geojson")
 def devices_geojson() -> Response:
     devices = _every_match()
-    features = [
-        {
-            "type": "Feature",
-            "id": d["public_id"],
-            # GeoJSON (RFC 7946) positions are longitude, latitude.
-            "geometry": {"type": "Point", "coordinates": [d["longitude"], d["latitude"]]},
-            "properties": {k: v for k, v in d.items() if k not in ("latitude", "longitude")},
-        }
-        for d in devices
-    ]
+    features = [exports.geojson_feature(d) for d in devices]
     response = jsonify({"type": "FeatureCollection", "features": features})
     response.mimetype = "application/geo+json"
     return response
