@@ -34,7 +34,7 @@ def type_text(schema: dict[str, Any]) -> str:
     """A JSON schema in a few words: "text, one of: a, b", "list of Term", "Device"."""
     if "$ref" in schema:
         return _schema_name(schema)
-    kind = schema.get("type", "any")
+    kind = str(schema.get("type", "any"))
     if kind == "array":
         return f"list of {type_text(schema.get('items', {}))}"
     words = {"string": "text", "integer": "whole number", "boolean": "true/false"}.get(kind, kind)

@@ -22,7 +22,7 @@ def _described(text: str, example: Any = None, **kwargs: Any) -> dict[str, Any]:
     return {"metadata": metadata, **kwargs}
 
 
-_MOMENT_ERRORS = {
+_MOMENT_ERRORS: dict[str, str | list[Any] | dict[Any, Any]] = {
     "invalid": "must be an RFC 3339 date and time, e.g. 2026-11-20T09:00:00Z",
     "invalid_awareness": "must give a UTC offset, e.g. 2026-11-20T09:00:00Z or +00:00",
 }
