@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from register import exports
+from register import jobs
 from register.platform import db
 from register.platform.config import Settings
 
@@ -19,7 +19,7 @@ def add_parser(commands: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     upgrade = actions.add_parser(
         "upgrade",
-        help="apply pending migrations, then store missing export rows (a no-op when none)",
+        help="apply pending migrations, then the jobs that follow them (a no-op when none)",
     )
     upgrade.set_defaults(run=run_upgrade)
     status = actions.add_parser("status", help="list migrations, applied and pending")
@@ -32,15 +32,15 @@ def add_parser(commands: Any) -> None:
 def run_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     with db.connect(settings) as conn:
         applied = db.upgrade(conn)
-        stored = exports.store_missing_rows(conn)
+        done = jobs.run_after_upgrade(conn, settings)
         total = len(db.available_migrations())
         version = db.timescaledb_version(conn)
     for migration in applied:
         print(f"applied {migration.version:04d}_{migration.name}")
     if not applied:
         print(f"database is up to date ({total} migrations applied)")
-    if stored:
-        print(f"stored the export rows of {stored} devices")
+    for line in done:
+        print(line)
     print(f"TimescaleDB {version}")
     return 0
 

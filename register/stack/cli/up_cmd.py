@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from register import exports
+from register import jobs
 from register.cli.demo_cmd import seed_if_empty
 from register.platform import db
 from register.platform.config import Settings
@@ -42,8 +42,8 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
         with db.connect(settings) as conn:
             for migration in db.upgrade(conn):
                 print(f"applied migration {migration.version:04d}_{migration.name}")
-            if stored := exports.store_missing_rows(conn):
-                print(f"stored the export rows of {stored} devices")
+            for line in jobs.run_after_upgrade(conn, settings):
+                print(line)
         if args.no_demo:
             # No demo register, so nothing to simulate either.
             settings = dataclasses.replace(

@@ -1,0 +1,19 @@
+"""The register's jobs, called directly as plain functions."""
+
+from __future__ import annotations
+
+from register import jobs
+from register.platform.config import Settings
+from register.queries import Conn
+from tests.register.test_imports import seed
+
+
+def test_the_jobs_after_an_upgrade_store_missing_export_rows_once(
+    conn: Conn, fresh_settings: Settings
+) -> None:
+    seed(conn)
+    with conn.transaction():
+        conn.execute("DELETE FROM device_exports")
+    assert jobs.run_after_upgrade(conn, fresh_settings) == ["stored the export rows of 4 devices"]
+    assert conn.execute("SELECT count(*) FROM device_exports").fetchone() == (4,)
+    assert jobs.run_after_upgrade(conn, fresh_settings) == []
