@@ -14,6 +14,7 @@ def test_the_jobs_after_an_upgrade_store_missing_export_rows_once(
     seed(conn)
     with conn.transaction():
         conn.execute("DELETE FROM device_exports")
+    conn.commit()  # a job runs outside any transaction, as the commands run it
     assert jobs.run_after_upgrade(conn, fresh_settings) == ["stored the export rows of 4 devices"]
     assert conn.execute("SELECT count(*) FROM device_exports").fetchone() == (4,)
     assert jobs.run_after_upgrade(conn, fresh_settings) == []
