@@ -16,5 +16,6 @@ def test_the_jobs_after_an_upgrade_store_missing_export_rows_once(
         conn.execute("DELETE FROM device_exports")
     conn.commit()  # a job runs outside any transaction, as the commands run it
     assert jobs.run_after_upgrade(conn, fresh_settings) == ["stored the export rows of 4 devices"]
-    assert conn.execute("SELECT count(*) FROM device_exports").fetchone() == (4,)
+    with conn.transaction():
+        assert conn.execute("SELECT count(*) FROM device_exports").fetchone() == (4,)
     assert jobs.run_after_upgrade(conn, fresh_settings) == []
