@@ -19,7 +19,6 @@ import argparse
 import os
 import platform
 import time
-from typing import Any
 
 from register import exports
 from register.platform import db
@@ -35,20 +34,16 @@ TARGET_EXPORT_SECONDS = 2.0
 TARGET_PAGES_PER_SECOND = 300.0
 
 
-def add_parser(benchmarks: Any) -> None:
-    parser = benchmarks.add_parser(
-        "web", help="public register: near-me, full GeoJSON export, device pages/s"
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devices", type=int, default=100_000, metavar="N")
     parser.add_argument("--points", type=int, default=500, help="near-me searches to time")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--connections", type=int, default=4, help="concurrent connections")
     parser.add_argument("--requests", type=int, default=20_000, help="most device pages asked")
     parser.add_argument("--seconds", type=float, default=20.0, help="longest device-page load")
-    parser.set_defaults(run=run_bench)
 
 
-def run_bench(settings: Settings, args: argparse.Namespace) -> int:
+def run(settings: Settings, args: argparse.Namespace) -> int:
     with local_services(settings):
         return _run(settings, args)
 
