@@ -11,17 +11,15 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, sync_playwright
 from werkzeug.serving import make_server
 
-from register import db
 from register.config import Settings
 from web import create_app
 from web.database import EXTENSION
 
 
 @pytest.fixture
-def web_settings(fresh_settings: Settings) -> Settings:
-    with db.connect(fresh_settings) as conn:
-        db.upgrade(conn)
-    return fresh_settings
+def web_settings(migrated_settings: Settings) -> Settings:
+    """Settings for the test's own migrated database, with no devices."""
+    return migrated_settings
 
 
 @pytest.fixture
