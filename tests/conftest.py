@@ -5,9 +5,10 @@ code that `lamplighter services start` uses, and stop at the end even when tests
 
 Each test that needs a database gets one of its own, created and dropped around it:
 - `migrated_settings`: every migration applied, no devices. It is a copy of a template that the
-  real `db.upgrade` migrates once per session, because running the migrations (and creating
-  TimescaleDB) for every test cost most of the suite's time.
+  real `db.upgrade` migrates once per session (`migrated_template`): running the migrations,
+  TimescaleDB's included, for each of hundreds of tests took minutes.
 - `fresh_settings`: empty, nothing applied; for the tests of the migrations themselves.
+The session's PostgreSQL also runs without fsync (NON_DURABLE): it is deleted at the end.
 """
 
 from __future__ import annotations
