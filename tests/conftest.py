@@ -79,7 +79,7 @@ def stack_config() -> Iterator[Path]:
 
 # PostgreSQL's "non-durable settings": a crash could lose or corrupt recent commits. This
 # cluster is deleted at the end of the session, so that costs nothing, while waiting for the
-# disk at every commit, CREATE DATABASE and checkpoint made the suite several times slower.
+# disk made each test's CREATE DATABASE and DROP DATABASE (and every commit) several times slower.
 NON_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
