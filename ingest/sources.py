@@ -67,8 +67,9 @@ class Source:
         self.stale = 0  # committed, but delivered on an earlier connection: not acknowledged
         self.connected = threading.Event()
         self.subscribed = threading.Event()
-        self._barrier = threading.Event()
-        self._barrier_mid: int | None = None
+        # Packet ids of the UNSUBACKs received; see _await_acks_processed.
+        self._unsubacked: set[int] = set()
+        self._unsuback = threading.Condition()
         # Called once per message received; a bound method, so the callback stays cheap.
         self.count = count
         self.client_id = f"{client_id_prefix}-{source.name}"
@@ -116,10 +117,12 @@ class Source:
         """
         if not self.connected.is_set():
             return
-        self._barrier.clear()
-        _, self._barrier_mid = self.client.unsubscribe(f"lamplighter-stop/{self.client_id}")
-        if not self._barrier.wait(timeout):
-            log.warning("%s: the broker did not answer before stopping", self.name)
+        # The answer may arrive (on paho's thread) before unsubscribe() returns its packet id,
+        # so every answer is recorded, rather than only one whose id is already known.
+        _, mid = self.client.unsubscribe(f"lamplighter-stop/{self.client_id}")
+        with self._unsuback:
+            if not self._unsuback.wait_for(lambda: mid in self._unsubacked, timeout):
+                log.warning("%s: the broker did not answer before stopping", self.name)
 
     def ack(self, message: Message) -> None:
         # Packet ids are per connection: after a reconnect the broker redelivers the message
@@ -164,8 +167,9 @@ class Source:
     def _on_unsubscribe(
         self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any
     ) -> None:
-        if mid == self._barrier_mid:
-            self._barrier.set()
+        with self._unsuback:
+            self._unsubacked.add(mid)
+            self._unsuback.notify_all()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any

@@ -2,8 +2,14 @@
 
 Both start once per session on free loopback ports, in a temporary directory, through the same
 code that `lamplighter services start` uses, and stop at the end even when tests fail. A second
-Mosquitto, which requires a user name and password, starts for the tests that need one. Tests that
-need an empty database get one of their own (`fresh_settings`), created and dropped around them.
+Mosquitto, which requires a user name and password, starts for the tests that need one.
+
+Each test that needs a database gets one of its own, created and dropped around it:
+- `migrated_settings`: every migration applied, no devices. It is a copy of a template that the
+  real `db.upgrade` migrates once per session (`migrated_template`): running the migrations,
+  TimescaleDB's included, for each of hundreds of tests took minutes.
+- `fresh_settings`: empty, nothing applied; for the tests of the migrations themselves.
+The session's PostgreSQL also runs without fsync (NON_DURABLE): it is deleted at the end.
 """
 
 from __future__ import annotations
@@ -14,14 +20,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
-from register.platform import config, queries
+from register.platform import config, db, queries
 from register.platform.config import Settings
 from register.platform.config.toml import write_toml
 from register.stack import embedded
@@ -52,10 +61,27 @@ def stack_config() -> Iterator[Path]:
     settings = config.load(path, environ={})
     try:
         embedded.start(settings)
+        give_up_durability(settings)
         yield path
     finally:
         embedded.stop(settings)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# PostgreSQL's "non-durable settings": a crash could lose or corrupt recent commits. This
+# cluster is deleted at the end of the session, so that costs nothing, while waiting for the
+# disk made each test's CREATE DATABASE and DROP DATABASE (and every commit) several times slower.
+NON_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def give_up_durability(settings: Settings) -> None:
+    """Apply NON_DURABLE to the session's own PostgreSQL (reloaded; no restart needed)."""
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        for name, value in NON_DURABLE.items():
+            admin.execute(
+                sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            )
+        admin.execute("SELECT pg_reload_conf()")
 
 
 @pytest.fixture(scope="session")
@@ -131,17 +157,82 @@ def with_database(settings: Settings, name: str) -> Settings:
     return dataclasses.replace(settings, database=dataclasses.replace(settings.database, url=url))
 
 
-@pytest.fixture
-def fresh_settings(settings: Settings) -> Iterator[Settings]:
-    """Settings pointed at a new, empty database that is dropped after the test."""
+@contextmanager
+def database_of_its_own(settings: Settings, template: str) -> Iterator[Settings]:
+    """Settings pointed at a new database copied from `template`, dropped afterwards."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(settings.database_url, autocommit=True) as admin:
-        queries.create_database(admin, name, "lamplighter")
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER lamplighter TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
     try:
         yield with_database(settings, name)
     finally:
         with psycopg.connect(settings.database_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            queries.drop_database(admin, name)
+
+
+@pytest.fixture
+def fresh_settings(settings: Settings) -> Iterator[Settings]:
+    """Settings pointed at a new, EMPTY database (no extension, no migration applied), dropped
+    after the test. Only for tests of the migration path itself; others want
+    `migrated_settings`."""
+    with database_of_its_own(settings, "template0") as fresh:
+        yield fresh
+
+
+MIGRATED_TEMPLATE = "lamplighter_template"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(settings: Settings) -> str:
+    """Name of a template database that the real `db.upgrade` migrated once for the session:
+    every migration applied (with TimescaleDB), no devices. Nothing may change it."""
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        queries.create_database(admin, MIGRATED_TEMPLATE, "lamplighter")
+    with db.connect(with_database(settings, MIGRATED_TEMPLATE)) as conn:
+        db.upgrade(conn)
+    with psycopg.connect(settings.database_url, autocommit=True) as admin:
+        # CREATE DATABASE ... TEMPLATE fails while anyone is connected to the template; closing
+        # it to connections keeps out TimescaleDB's scheduler (its launcher starts one for every
+        # database with the extension), which may already have connected, hence the terminate.
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
+                sql.Identifier(MIGRATED_TEMPLATE)
+            )
+        )
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (MIGRATED_TEMPLATE,),
+        )
+        wait_for(
+            lambda: (
+                not admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = %s", (MIGRATED_TEMPLATE,)
+                ).fetchone()
+            ),
+            what=f"the last session on {MIGRATED_TEMPLATE} to end",
+        )
+    return MIGRATED_TEMPLATE
+
+
+@pytest.fixture
+def migrated_settings(settings: Settings, migrated_template: str) -> Iterator[Settings]:
+    """Settings pointed at a new database with every migration applied and no devices (a copy
+    of `migrated_template`), dropped after the test."""
+    with database_of_its_own(settings, migrated_template) as migrated:
+        yield migrated
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float = 15.0, what: str) -> None:
+    """Poll until `condition()` is truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
 
 
 def run_cli(

@@ -67,34 +67,32 @@ def prefix() -> str:
 
 
 @pytest.fixture
-def register_db(fresh_settings: Settings) -> Settings:
+def register_db(migrated_settings: Settings) -> Settings:
     """A migrated database with an air-quality monitor and a LoRaWAN sensor, both active."""
-    with db.connect(fresh_settings) as conn:
-        db.upgrade(conn)
-        with conn.transaction():
-            add_device(conn, "camden-aq-0001")
-            add_device(
-                conn,
-                "camden-lora-0001",
-                dev_eui=DEV_EUI,
-                ttn_device_id=TTN_ID,
-                technology=["lorawan", "thermometer"],
-                metrics=[
-                    {
-                        "key": "temperature",
-                        "label": "Air temperature",
-                        "unit": "Cel",
-                        "retention": "P30D",
-                    },
-                    {
-                        "key": "humidity",
-                        "label": "Relative humidity",
-                        "unit": "%RH",
-                        "retention": "P30D",
-                    },
-                ],
-            )
-    return fresh_settings
+    with db.connect(migrated_settings) as conn, conn.transaction():
+        add_device(conn, "camden-aq-0001")
+        add_device(
+            conn,
+            "camden-lora-0001",
+            dev_eui=DEV_EUI,
+            ttn_device_id=TTN_ID,
+            technology=["lorawan", "thermometer"],
+            metrics=[
+                {
+                    "key": "temperature",
+                    "label": "Air temperature",
+                    "unit": "Cel",
+                    "retention": "P30D",
+                },
+                {
+                    "key": "humidity",
+                    "label": "Relative humidity",
+                    "unit": "%RH",
+                    "retention": "P30D",
+                },
+            ],
+        )
+    return migrated_settings
 
 
 @pytest.fixture

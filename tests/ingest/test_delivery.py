@@ -85,6 +85,8 @@ def scratch() -> Iterator[Path]:
 
 
 def load_register(settings: Settings, device_count: int) -> list[str]:
+    """Add `device_count` bench devices, migrating first (a no-op on `migrated_settings`; the
+    outage test's own PostgreSQL starts empty); their public ids."""
     with db.connect(settings) as conn:
         db.upgrade(conn)
         return add_bench_devices(conn, device_count)
@@ -147,25 +149,25 @@ def restart_and_drain(
 
 
 def test_kill_9_mid_publish_then_restart_stores_every_reading_exactly_once(
-    fresh_settings: Settings, scratch: Path, prefix: str
+    migrated_settings: Settings, scratch: Path, prefix: str
 ) -> None:
     total = 50_000
     expected = total * READINGS_PER_MESSAGE
     publisher, killed_at = interrupt_mid_publish(
-        fresh_settings, scratch, prefix, total, IngesterProcess.kill
+        migrated_settings, scratch, prefix, total, IngesterProcess.kill
     )
-    second = restart_and_drain(fresh_settings, scratch, prefix, publisher, expected)
+    second = restart_and_drain(migrated_settings, scratch, prefix, publisher, expected)
     try:
-        assert stored_readings(fresh_settings) == expected
-        assert distinct_readings(fresh_settings) == expected
-        assert count(fresh_settings, "SELECT count(*) FROM quarantine") == 0
+        assert stored_readings(migrated_settings) == expected
+        assert distinct_readings(migrated_settings) == expected
+        assert count(migrated_settings, "SELECT count(*) FROM quarantine") == 0
     finally:
         second.stop()
     assert 0 < killed_at < expected
 
 
 def test_sigterm_commits_and_acks_the_current_batch_so_nothing_comes_back(
-    fresh_settings: Settings, scratch: Path, prefix: str
+    migrated_settings: Settings, scratch: Path, prefix: str
 ) -> None:
     total = 20_000
     expected = total * READINGS_PER_MESSAGE
@@ -173,12 +175,12 @@ def test_sigterm_commits_and_acks_the_current_batch_so_nothing_comes_back(
     def terminate(ingester: IngesterProcess) -> None:
         assert ingester.stop(timeout=30) == 0
 
-    publisher, _ = interrupt_mid_publish(fresh_settings, scratch, prefix, total, terminate)
+    publisher, _ = interrupt_mid_publish(migrated_settings, scratch, prefix, total, terminate)
     log = (scratch / "first.log").read_text()
     assert "received SIGTERM" in log and "stopped" in log
-    second = restart_and_drain(fresh_settings, scratch, prefix, publisher, expected)
+    second = restart_and_drain(migrated_settings, scratch, prefix, publisher, expected)
     try:
-        assert stored_readings(fresh_settings) == expected
+        assert stored_readings(migrated_settings) == expected
         # Every batch the first ingester committed, it also acknowledged before leaving: the
         # broker redelivered nothing that had been stored.
         assert second.metric("lamplighter_ingest_readings_duplicate_total") == 0, (
@@ -189,12 +191,12 @@ def test_sigterm_commits_and_acks_the_current_batch_so_nothing_comes_back(
 
 
 def test_two_ingesters_in_a_shared_group_store_each_message_once_and_both_work(
-    fresh_settings: Settings, scratch: Path, prefix: str
+    migrated_settings: Settings, scratch: Path, prefix: str
 ) -> None:
-    devices = load_register(fresh_settings, 100)
+    devices = load_register(migrated_settings, 100)
     total = 20_000
-    config_file = ingester_config(scratch, fresh_settings, prefix,
-                                  mqtt={"shared_group": f"group-{prefix}"})  # fmt: skip
+    config_file = ingester_config(scratch, migrated_settings, prefix,
+                                     mqtt={"shared_group": f"group-{prefix}"})  # fmt: skip
     ingesters = [
         IngesterProcess(config_file, free_port(), f"scale-{n}-{prefix}", scratch / f"{n}.log")
         for n in (1, 2)
@@ -204,17 +206,17 @@ def test_two_ingesters_in_a_shared_group_store_each_message_once_and_both_work(
     try:
         for ingester in ingesters:
             ingester.wait_subscribed()
-        publisher = PacedPublisher(fresh_settings, load_messages(prefix, devices, total), 20_000)
+        publisher = PacedPublisher(migrated_settings, load_messages(prefix, devices, total), 20_000)
         publisher.start()
         publisher.join_and_check()
-        wait_until(lambda: stored_readings(fresh_settings) >= total * READINGS_PER_MESSAGE,
+        wait_until(lambda: stored_readings(migrated_settings) >= total * READINGS_PER_MESSAGE,
                    timeout=120)  # fmt: skip
         received = [i.metric("lamplighter_ingest_messages_total{source=load}") for i in ingesters]
         duplicates = sum(i.metric("lamplighter_ingest_readings_duplicate_total") for i in ingesters)
     finally:
         for ingester in ingesters:
             ingester.stop()
-    assert stored_readings(fresh_settings) == total * READINGS_PER_MESSAGE
+    assert stored_readings(migrated_settings) == total * READINGS_PER_MESSAGE
     assert sum(received) == total, "each message went to exactly one of the two"
     assert duplicates == 0
     assert min(received) > total * 0.1, f"both must share the work: {received}"

@@ -1,4 +1,4 @@
-"""Fixtures for register tests: a migrated, empty database of the test's own."""
+"""Fixtures for register tests: a migrated database of the test's own, with no devices."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from register.platform.config import Settings
 
 
 @pytest.fixture
-def conn(fresh_settings: Settings) -> Iterator[psycopg.Connection[Any]]:
-    """A connection to a freshly migrated database, closed after the test."""
-    with db.connect(fresh_settings) as connection:
-        db.upgrade(connection)
+def conn(migrated_settings: Settings) -> Iterator[psycopg.Connection[Any]]:
+    """A connection to the test's migrated database with no devices (`migrated_settings`),
+    closed after the test."""
+    with db.connect(migrated_settings) as connection:
         yield connection

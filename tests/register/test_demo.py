@@ -2,36 +2,61 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+import pytest
 
 from register import devices, validation
-from register.audit import Actor
-from register.demo import seed
 from register.demo.london import BOROUGHS
+from register.platform import db
 from register.platform.config import Settings
 from register.schemas import DeviceSchema
-from tests.conftest import run_cli
+from tests.conftest import database_of_its_own, run_cli
 
 Conn = psycopg.Connection[Any]
 
 
-def test_demo_seeds_an_empty_register_once(conn: Conn, fresh_settings: Settings) -> None:
-    conn.commit()
-    env = {"LAMPLIGHTER_DATABASE_URL": fresh_settings.database_url}
-    first = run_cli("demo", env=env)
+@dataclass(frozen=True)
+class SeededDemo:
+    settings: Settings
+    first_run: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def demo(settings: Settings, migrated_template: str) -> Iterator[SeededDemo]:
+    """A migrated database of this module's own that one run of `lamplighter demo` seeded, and
+    that run's result. Seeding takes seconds, so the module's tests share it; they only read."""
+    with database_of_its_own(settings, migrated_template) as seeded:
+        first_run = run_cli("demo", env={"LAMPLIGHTER_DATABASE_URL": seeded.database_url})
+        yield SeededDemo(seeded, first_run)
+
+
+@pytest.fixture
+def demo_conn(demo: SeededDemo) -> Iterator[Conn]:
+    """A connection to the seeded demo database, closed after the test."""
+    assert demo.first_run.returncode == 0, demo.first_run.stderr
+    with db.connect(demo.settings) as conn:
+        yield conn
+
+
+def test_demo_seeds_an_empty_register_once(demo: SeededDemo, demo_conn: Conn) -> None:
+    env = {"LAMPLIGHTER_DATABASE_URL": demo.settings.database_url}
+    first = demo.first_run
     assert first.returncode == 0, first.stderr
     assert "18 organisations" in first.stdout
-    orgs = conn.execute(
+    orgs = demo_conn.execute(
         "SELECT kind, count(*) FROM organisations GROUP BY kind ORDER BY 1"
     ).fetchall()
     assert orgs == [("borough", 16), ("regional_authority", 1), ("transport_authority", 1)]
-    total = conn.execute("SELECT count(*) FROM devices").fetchone()
+    total = demo_conn.execute("SELECT count(*) FROM devices").fetchone()
     assert total is not None and 1900 <= total[0] <= 2100
     # Every organisation has devices of its own.
     per_org = dict(
-        conn.execute(
+        demo_conn.execute(
             "SELECT o.slug, count(d.id) FROM organisations o LEFT JOIN devices d"
             " ON d.organisation_id = o.id GROUP BY o.slug"
         ).fetchall()
@@ -39,13 +64,12 @@ def test_demo_seeds_an_empty_register_once(conn: Conn, fresh_settings: Settings)
     assert min(per_org.values()) >= 90
     second = run_cli("demo", env=env)
     assert second.returncode == 0 and "not empty" in second.stdout
-    again = conn.execute("SELECT count(*) FROM devices").fetchone()
+    again = demo_conn.execute("SELECT count(*) FROM devices").fetchone()
     assert again == total
 
 
-def test_every_demo_device_passes_the_schema_and_is_realistic(conn: Conn) -> None:
-    seed.seed(conn, Actor("demo data"))
-    entries = devices.list_devices(conn)
+def test_every_demo_device_passes_the_schema_and_is_realistic(demo_conn: Conn) -> None:
+    entries = devices.list_devices(demo_conn)
     schema = DeviceSchema()
     for entry in entries:
         validation.load(schema, entry)  # raises on any invalid entry

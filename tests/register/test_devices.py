@@ -168,9 +168,9 @@ def test_context_errors_name_the_field(conn: Conn) -> None:
         devices.create_device(conn, device_entry(), ADMIN)
 
 
-def test_register_changes_notify_listeners(fresh_settings: Settings, conn: Conn) -> None:
+def test_register_changes_notify_listeners(migrated_settings: Settings, conn: Conn) -> None:
     conn.commit()
-    with psycopg.connect(fresh_settings.database_url, autocommit=True) as listener:
+    with psycopg.connect(migrated_settings.database_url, autocommit=True) as listener:
         listener.execute("LISTEN register_changed")
         device_id = add_device(conn)
         conn.commit()

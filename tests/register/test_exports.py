@@ -104,12 +104,12 @@ def test_a_backfill_never_overwrites_a_current_row(conn: Conn) -> None:
 
 
 def test_db_upgrade_stores_missing_rows_after_migrating(
-    conn: Conn, fresh_settings: Settings
+    conn: Conn, migrated_settings: Settings
 ) -> None:
     seed(conn)
     with conn.transaction():
         conn.execute("DELETE FROM device_exports")
-    env = {"LAMPLIGHTER_DATABASE_URL": fresh_settings.database_url}
+    env = {"LAMPLIGHTER_DATABASE_URL": migrated_settings.database_url}
     result = run_cli("db", "upgrade", env=env)
     assert result.returncode == 0, result.stderr
     assert "stored the export rows of 4 devices" in result.stdout

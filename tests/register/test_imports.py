@@ -81,7 +81,7 @@ def seed(conn: Conn) -> None:
 
 @pytest.mark.parametrize("fmt", imports.FORMATS)
 def test_export_then_import_gives_back_the_same_register(
-    conn: Conn, fresh_settings: Settings, fmt: str, tmp_path: Path
+    conn: Conn, migrated_settings: Settings, fmt: str, tmp_path: Path
 ) -> None:
     seed(conn)
     exported = exports.build(conn, fmt).decode()
@@ -99,7 +99,7 @@ def test_export_then_import_gives_back_the_same_register(
         "devices",
         "import",
         str(path),
-        env={"LAMPLIGHTER_DATABASE_URL": fresh_settings.database_url},
+        env={"LAMPLIGHTER_DATABASE_URL": migrated_settings.database_url},
     )
     assert result.returncode == 0, result.stderr
     assert "4 devices checked: 4 were created" in result.stdout
@@ -241,7 +241,7 @@ def test_unreadable_files_are_refused_with_a_reason(
 
 
 def test_the_command_line_prints_three_bad_rows_and_exits_non_zero(
-    conn: Conn, fresh_settings: Settings, tmp_path: Path
+    conn: Conn, migrated_settings: Settings, tmp_path: Path
 ) -> None:
     seed(conn)
     before = exports.build(conn, "json").decode()
@@ -258,7 +258,7 @@ def test_the_command_line_prints_three_bad_rows_and_exits_non_zero(
         "devices",
         "import",
         str(path),
-        env={"LAMPLIGHTER_DATABASE_URL": fresh_settings.database_url},
+        env={"LAMPLIGHTER_DATABASE_URL": migrated_settings.database_url},
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

@@ -9,13 +9,15 @@ from tests.register.test_imports import seed
 
 
 def test_the_jobs_after_an_upgrade_store_missing_export_rows_once(
-    conn: Conn, fresh_settings: Settings
+    conn: Conn, migrated_settings: Settings
 ) -> None:
     seed(conn)
     with conn.transaction():
         conn.execute("DELETE FROM device_exports")
     conn.commit()  # a job runs outside any transaction, as the commands run it
-    assert jobs.run_after_upgrade(conn, fresh_settings) == ["stored the export rows of 4 devices"]
+    assert jobs.run_after_upgrade(conn, migrated_settings) == [
+        "stored the export rows of 4 devices"
+    ]
     with conn.transaction():
         assert conn.execute("SELECT count(*) FROM device_exports").fetchone() == (4,)
-    assert jobs.run_after_upgrade(conn, fresh_settings) == []
+    assert jobs.run_after_upgrade(conn, migrated_settings) == []

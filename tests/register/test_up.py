@@ -21,14 +21,14 @@ from register.stack.supervisor import Supervisor
 from tests.conftest import make_stack_dir, run_cli, write_stack_config
 
 
-def start_up(path: Path) -> subprocess.Popen[str]:
+def start_up(path: Path, *options: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAMPLIGHTER_")}
     env["LAMPLIGHTER_CONFIG"] = str(path)
     # The ingester's Prometheus endpoint, on a port of its own rather than the default 9108.
     env["LAMPLIGHTER_INGEST_METRICS_PORT"] = str(free_port())
     env["LAMPLIGHTER_WEB_PORT"] = str(free_port())
     return subprocess.Popen(
-        [sys.executable, "-m", "register.platform.cli", "up"],
+        [sys.executable, "-m", "register.platform.cli", "up", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -90,7 +90,8 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
 
 
 def test_up_leaves_running_services_it_did_not_start(stack_config: Path) -> None:
-    process = start_up(stack_config)
+    # Without the demo: seeding it takes seconds, and the test above covers it.
+    process = start_up(stack_config, "--no-demo")
     try:
         output = read_until(process, "Press Ctrl-C to stop")
         assert "running, pid" in output

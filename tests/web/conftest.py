@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
@@ -11,17 +12,15 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, sync_playwright
 from werkzeug.serving import make_server
 
-from register.platform import db
 from register.platform.config import Settings
 from web.app import create_app
 from web.database import EXTENSION
 
 
 @pytest.fixture
-def web_settings(fresh_settings: Settings) -> Settings:
-    with db.connect(fresh_settings) as conn:
-        db.upgrade(conn)
-    return fresh_settings
+def web_settings(migrated_settings: Settings) -> Settings:
+    """Settings for the test's own migrated database, with no devices."""
+    return migrated_settings
 
 
 @pytest.fixture
@@ -40,9 +39,9 @@ def client(app: Flask) -> FlaskClient:
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The app served over HTTP on a free loopback port, for a real browser."""
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve `app` over HTTP on a free loopback port; its address. Stopped afterwards."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -52,6 +51,13 @@ def live_server(app: Flask) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free loopback port, for a real browser."""
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

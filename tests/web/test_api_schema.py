@@ -9,19 +9,22 @@ removed a node attribute that schemathesis's fixture-based loader still sets.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import schemathesis
-from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from register.platform import db
 from register.platform.config import Settings
+from tests.conftest import database_of_its_own
 from tests.register.factories import add_device
 from tests.web.samples import add_camera
+from web.app import create_app
+from web.database import EXTENSION
 
 MAX_EXAMPLES = 50
 # Rules across parameters that JSON Schema cannot say (radius only with near, south not above
@@ -41,20 +44,28 @@ OPERATIONS = (
 )
 
 
-@pytest.fixture
-def api_schema(app: Flask, web_settings: Settings) -> schemathesis.BaseSchema:
-    """The API of a small register, with readings so the readings endpoint has answers."""
-    with db.connect(web_settings) as conn, conn.transaction():
-        add_device(conn, "camden-aq-0001")
-        add_camera(conn)
-        add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
-        conn.execute(
-            """INSERT INTO readings (time, device_id, metric_id, value)
-               SELECT %s - g * interval '7 minutes', m.device_id, m.id, g
-                 FROM device_metrics m, generate_series(0, 400) g""",
-            (datetime.now(UTC),),
-        )
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+@pytest.fixture(scope="module")
+def api_schema(settings: Settings, migrated_template: str) -> Iterator[schemathesis.BaseSchema]:
+    """The API of a small register, with readings so the readings endpoint has answers, in a
+    migrated database of this module's own. The module's tests share it: they only send GET
+    requests, and setting it up for each of them cost more than most of them take."""
+    with database_of_its_own(settings, migrated_template) as register:
+        with db.connect(register) as conn, conn.transaction():
+            add_device(conn, "camden-aq-0001")
+            add_camera(conn)
+            add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
+            conn.execute(
+                """INSERT INTO readings (time, device_id, metric_id, value)
+                   SELECT %s - g * interval '7 minutes', m.device_id, m.id, g
+                     FROM device_metrics m, generate_series(0, 400) g""",
+                (datetime.now(UTC),),
+            )
+        app = create_app(register)
+        app.config["TESTING"] = True
+        try:
+            yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+        finally:
+            app.extensions[EXTENSION].close()
 
 
 def test_every_operation_is_driven(api_schema: schemathesis.BaseSchema) -> None:

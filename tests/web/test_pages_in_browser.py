@@ -11,20 +11,34 @@ from playwright.sync_api import Browser, Page, Route
 
 from register.platform import db
 from register.platform.config import Settings
+from tests.conftest import database_of_its_own
 from tests.register.factories import add_device
+from tests.web.conftest import serving
 from tests.web.samples import add_camera
 from tests.web.test_device_page import HEADINGS
+from web.app import create_app
+from web.database import EXTENSION
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-@pytest.fixture
-def register(web_settings: Settings) -> Settings:
-    with db.connect(web_settings) as conn, conn.transaction():
-        add_device(conn, "camden-aq-0001")
-        add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
-        add_camera(conn)
-    return web_settings
+@pytest.fixture(scope="module")
+def site(settings: Settings, migrated_template: str) -> Iterator[str]:
+    """Address of the site serving a register of two air-quality monitors (Camden, and Hackney
+    on Mare Street) and a Camden camera, in a migrated database of this module's own. The tests
+    that only look at it share it; one that changes the register uses `live_server`."""
+    with database_of_its_own(settings, migrated_template) as register:
+        with db.connect(register) as conn, conn.transaction():
+            add_device(conn, "camden-aq-0001")
+            add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
+            add_camera(conn)
+        app = create_app(register)
+        app.config["TESTING"] = True
+        try:
+            with serving(app) as url:
+                yield url
+        finally:
+            app.extensions[EXTENSION].close()
 
 
 @pytest.fixture
@@ -34,10 +48,8 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def test_a_device_page_shows_each_plain_english_section(
-    page: Page, live_server: str, register: Settings
-) -> None:
-    page.goto(f"{live_server}/devices/camden-cam-0001")
+def test_a_device_page_shows_each_plain_english_section(page: Page, site: str) -> None:
+    page.goto(f"{site}/devices/camden-cam-0001")
     shown = page.get_by_role("heading", level=2).all_inner_texts()
     assert [h for h in shown if h in HEADINGS] == list(HEADINGS)
     assert "Which law allows the personal data?" in shown
@@ -45,13 +57,11 @@ def test_a_device_page_shows_each_plain_english_section(
     assert page.locator("html").get_attribute("lang") == "en-GB"
 
 
-def test_the_search_works_without_javascript(
-    browser: Browser, live_server: str, register: Settings
-) -> None:
+def test_the_search_works_without_javascript(browser: Browser, site: str) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
-        page.goto(live_server)
+        page.goto(site)
         page.get_by_label("Place, street, organisation or device").fill("mare street")
         page.get_by_label("Personal data").select_option("no")
         page.get_by_role("button", name="Show sensors").click()
@@ -67,10 +77,8 @@ def test_the_search_works_without_javascript(
     "path", ["/", "/devices/camden-cam-0001", "/devices/camden-aq-0001", "/organisations/camden",
              "/about", "/devices/camden-cam-0001/sign", "/api"],
 )  # fmt: skip
-def test_axe_finds_no_accessibility_violations(
-    page: Page, live_server: str, register: Settings, path: str
-) -> None:
-    page.goto(live_server + path)
+def test_axe_finds_no_accessibility_violations(page: Page, site: str, path: str) -> None:
+    page.goto(site + path)
     if path == "/":
         page.wait_for_selector("#map[data-markers]")
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
@@ -81,20 +89,18 @@ def test_axe_finds_no_accessibility_violations(
     assert problems == []
 
 
-def test_the_home_map_shows_every_marker_with_no_network(
-    page: Page, live_server: str, register: Settings
-) -> None:
+def test_the_home_map_shows_every_marker_with_no_network(page: Page, site: str) -> None:
     outside: list[str] = []
 
     def only_this_site(route: Route) -> None:
-        if route.request.url.startswith(live_server):
+        if route.request.url.startswith(site):
             route.continue_()
         else:
             outside.append(route.request.url)
             route.abort()
 
     page.route("**/*", only_this_site)
-    page.goto(live_server)
+    page.goto(site)
     page.wait_for_selector("#map[data-markers]")
     assert page.get_attribute("#map", "data-markers") == "3"
     # Devices close together are drawn as one cluster, so there is at least one icon.
@@ -148,12 +154,10 @@ _FOCUSED = """() => {
     "path", ["/", "/devices/camden-cam-0001", "/organisations/camden", "/about", "/api"]
 )
 def test_every_control_is_reached_by_the_keyboard_with_a_visible_focus(
-    page: Page, live_server: str, register: Settings, path: str
+    page: Page, site: str, path: str
 ) -> None:
-    page.route(
-        "**/*", lambda r: r.continue_() if r.request.url.startswith(live_server) else r.abort()
-    )
-    page.goto(live_server + path)
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site) else r.abort())
+    page.goto(site + path)
     if path == "/":
         page.wait_for_selector("#map[data-markers]")
     visible = "els => els.filter(e => e.getClientRects().length > 0).length"
