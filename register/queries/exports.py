@@ -14,10 +14,14 @@ _STAGE = """
     CREATE TEMP TABLE device_exports_staging (
         device_id integer, entry_json text, feature text, csv_rows text
     ) ON COMMIT DELETE ROWS"""
-_UPSERT = """
+_UPSERT_STAGED = """
     INSERT INTO device_exports (device_id, layout, device_updated_at, entry_json, feature, csv_rows)
     SELECT s.device_id, %s, d.updated_at, s.entry_json, s.feature, s.csv_rows
-      FROM device_exports_staging s JOIN devices d ON d.id = s.device_id
+      FROM device_exports_staging s JOIN devices d ON d.id = s.device_id"""
+_UPSERT_ONE = """
+    INSERT INTO device_exports (device_id, layout, device_updated_at, entry_json, feature, csv_rows)
+    SELECT d.id, %s, d.updated_at, %s, %s, %s FROM devices d WHERE d.id = %s"""
+_ON_CONFLICT = """
     ON CONFLICT (device_id) DO UPDATE
        SET layout = EXCLUDED.layout, device_updated_at = EXCLUDED.device_updated_at,
            entry_json = EXCLUDED.entry_json, feature = EXCLUDED.feature,
@@ -31,11 +35,21 @@ _ONLY_OUTDATED = """
 def upsert_export_rows(
     conn: Conn, layout: int, rows: Sequence[tuple[int, str, str, str]], *, replace_current: bool
 ) -> None:
-    """Store (device id, JSON, GeoJSON, CSV) rows, through COPY into a staging table (five times
-    faster than array parameters for large texts), each with its device's `updated_at` as this
+    """Store (device id, JSON, GeoJSON, CSV) rows, each with its device's `updated_at` as this
     transaction sees it. Unless `replace_current`, a current row is kept: a backfill must never
-    overwrite what a concurrent change just wrote."""
+    overwrite what a concurrent change just wrote.
+
+    One row (a change to one device) is one INSERT. More go through COPY into a staging table,
+    five times faster than array parameters for large texts; emptied by TRUNCATE, which is cheap
+    once but slows down when repeated in one long transaction, as a change device by device
+    would (seeding the demo took 18.7 s instead of 7.1 s)."""
     guard = "" if replace_current else _ONLY_OUTDATED
+    if len(rows) == 1:
+        device_id, entry_json, feature, csv_rows = rows[0]
+        conn.execute(
+            _UPSERT_ONE + _ON_CONFLICT + guard, (layout, entry_json, feature, csv_rows, device_id)
+        )
+        return
     with conn.transaction():
         staged = conn.execute("SELECT to_regclass('pg_temp.device_exports_staging')").fetchone()
         if staged is None or staged[0] is None:
@@ -43,7 +57,7 @@ def upsert_export_rows(
         with conn.cursor().copy("COPY device_exports_staging FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        conn.execute(_UPSERT + guard, (layout,))
+        conn.execute(_UPSERT_STAGED + _ON_CONFLICT + guard, (layout,))
         conn.execute("TRUNCATE device_exports_staging")
 
 
