@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from ingest.loadgen import LoadPublisher
+from ingest.loadgen import LoadPublisher, Publication
 from ingest.service import Ingester
 from register import db
 from register.config import Settings, SourceSettings
@@ -126,13 +126,14 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, what: str
 
 
 def publish(settings: Settings, messages: list[tuple[str, bytes]]) -> None:
-    """Publish at QoS 1 and wait until the broker has acknowledged every message."""
+    """Publish (topic, payload) pairs at QoS 1 and wait until the broker has acknowledged every
+    message."""
     url = urlsplit(settings.mqtt_url)
     with LoadPublisher(
         url.hostname or "127.0.0.1", url.port or 1883, f"pub-{uuid.uuid4().hex[:8]}"
     ) as publisher:
         for start in range(0, len(messages), 1000):
-            publisher.publish(messages[start : start + 1000])
+            publisher.publish(Publication(*pair) for pair in messages[start : start + 1000])
         assert publisher.wait_acked(60)
 
 
