@@ -17,7 +17,7 @@ from ingest import reasons
 from ingest.formats import PARSERS
 from ingest.formats.common import decode_json, type_name
 from ingest.formats.senml import Unstorable
-from ingest.messages import Message, Parsed, RawReading, Rejected
+from ingest.messages import Message, Parsed, RawReading, Rejected, Rejection, StagedReading
 from ingest.register_cache import Device, Metric, RegisterCache
 from ingest.units import conversion
 from register import vocab
@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 
 # Each quarantine entry names at most this many metric keys, then "and N more".
 KEYS_SHOWN = 10
+
+# Builds a NamedTuple from a tuple of its fields, in C. Calling StagedReading(...) runs the
+# NamedTuple's Python-level __new__ first, which costs twice as much, and this is paid once per
+# reading. mypy does not check the fields given this way: keep them in the record's order.
+_new_record = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +43,8 @@ class Limits:
 class Outcome:
     """What to do with one message."""
 
-    # (microseconds since 1970, device id, metric id, value)
-    rows: list[tuple[int, int, int, float]] = field(default_factory=list)
-    # (reason code, text, device id or None)
-    rejections: list[tuple[str, str, int | None]] = field(default_factory=list)
+    rows: list[StagedReading] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
     device_id: int | None = None
     # Readings of metrics declared "not retained": used on arrival, never stored, not an error.
     not_retained: int = 0
@@ -70,7 +73,7 @@ def check_message(
         )
     except Rejected as rejection:
         outcome.rows.clear()
-        outcome.rejections = [(rejection.reason, rejection.text, rejection.device_id)]
+        outcome.rejections = [Rejection(rejection.reason, rejection.text, rejection.device_id)]
         # A known device that was refused was still heard from: it counts for "last seen".
         outcome.device_id = rejection.device_id
     except Exception:
@@ -78,7 +81,9 @@ def check_message(
         log.exception("failed on a message from %s on %r", message.source, message.topic)
         outcome.rows.clear()
         outcome.rejections = [
-            (reasons.INTERNAL_ERROR, "the ingester failed on this message", outcome.device_id)
+            Rejection(
+                reasons.INTERNAL_ERROR, "the ingester failed on this message", outcome.device_id
+            )
         ]
     return outcome
 
@@ -86,16 +91,17 @@ def check_message(
 def _find_device(parsed: Parsed, cache: RegisterCache) -> Device:
     device = cache.find(parsed.device.keys)
     if device is None:
-        named = " or ".join(f"{kind} {value[:80]!r}" for kind, value in parsed.device.keys)
+        named = " or ".join(f"{key.kind} {key.value[:80]!r}" for key in parsed.device.keys)
         raise Rejected(reasons.UNKNOWN_DEVICE, f"no device in the register has {named}")
-    for kind, claimed in parsed.device.keys:
-        registered = device.registered_key(kind)
-        if registered is not None and registered != claimed:
+    for claimed in parsed.device.keys:
+        registered = device.registered_key(claimed.kind)
+        if registered is not None and registered != claimed.value:
             # Found by another id (a DevEUI), but this one names someone else: refuse rather
             # than let one device's id stand in for another's.
             raise Rejected(
                 reasons.TOPIC_MISMATCH,
-                f"the message names {kind} {claimed[:80]!r}; {device.public_id} is registered "
+                f"the message names {claimed.kind} {claimed.value[:80]!r}; "
+                f"{device.public_id} is registered "
                 f"with {registered!r}",
                 device.id,
             )
@@ -126,9 +132,9 @@ def _check_readings(
         raise Rejected(reasons.NO_READINGS, "the message holds no readings", device.id)
     problems: dict[str, list[str]] = defaultdict(list)
     details: dict[str, str] = {}
-    for reason, key, text in parsed.problems:
-        problems[reason].append(key)
-        details.setdefault(reason, text)
+    for problem in parsed.problems:
+        problems[problem.reason].append(problem.key)
+        details.setdefault(problem.reason, problem.text)
     for reading in parsed.readings:
         try:
             row = _check_reading(reading, device, limits, now_us, received)
@@ -142,7 +148,9 @@ def _check_readings(
             outcome.rows.append(row)
     for reason, keys in problems.items():
         outcome.rejected_readings[reason] = len(keys)
-        outcome.rejections.append((reason, _summary(device, keys, details[reason]), device.id))
+        outcome.rejections.append(
+            Rejection(reason, _summary(device, keys, details[reason]), device.id)
+        )
 
 
 def _summary(device: Device, keys: list[str], first_detail: str) -> str:
@@ -153,7 +161,7 @@ def _summary(device: Device, keys: list[str], first_detail: str) -> str:
 
 def _check_reading(
     reading: RawReading, device: Device, limits: Limits, now_us: int, received_us: int
-) -> tuple[int, int, int, float] | None:
+) -> StagedReading | None:
     metric = device.metrics.get(reading.key) if isinstance(reading.key, str) else None
     if metric is None:
         raise Rejected(reasons.UNDECLARED_METRIC, "not declared for this device")
@@ -172,7 +180,7 @@ def _check_reading(
             f"the reading is {age_days:.1f} days old; {metric.key} is kept for "
             f"{metric.retention_us / 86_400_000_000:g} days",
         )
-    return (when, device.id, metric.id, value)
+    return _new_record(StagedReading, (when, device.id, metric.id, value))
 
 
 def _value(value: Any, metric: Metric) -> float:
@@ -207,8 +215,7 @@ def _in_declared_unit(value: float, unit: Any, metric: Metric) -> float:
             reasons.UNIT_MISMATCH,
             f"the unit {str(unit)[:32]!r} is not {shown!r} and has no exact conversion",
         )
-    scale, offset = factors
-    converted = value * scale + offset
+    converted = value * factors.scale + factors.offset
     if not math.isfinite(converted):
         raise Rejected(reasons.INVALID_VALUE, "the value is out of range once converted")
     return converted

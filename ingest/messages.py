@@ -1,14 +1,17 @@
 """The values that flow through the ingester: a received message, what a parser read from it,
-and why something was refused.
+what is stored, and why something was refused.
 
 A `Message` is all the MQTT callback builds, so it is kept small and frozen. Parsing happens
-later, in the writer thread, a whole batch at a time.
+later, in the writer thread, a whole batch at a time. The records made per reading or per
+message, or handed to a binary COPY, are `NamedTuple`s: as cheap to make as a record can be,
+and still tuples, which is what COPY's `write_row` takes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +38,18 @@ class Rejected(Exception):
         self.device_id = device_id
 
 
+class DeviceKey(NamedTuple):
+    """One way a payload names a device; the register cache finds devices by these."""
+
+    kind: str  # "public_id", "dev_eui" or "ttn_id"
+    value: str
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceRef:
     """How a payload names its device: register keys to try in order, and the topic's claims."""
 
-    # (kind, value) pairs, kind being "public_id", "dev_eui" or "ttn_id".
-    keys: tuple[tuple[str, str], ...]
+    keys: tuple[DeviceKey, ...]
     organisation: str | None = None
 
 
@@ -55,11 +64,56 @@ class RawReading:
     time_us: int | None
 
 
+class Problem(NamedTuple):
+    """A part of a message that could not be read, while the rest could."""
+
+    reason: str  # a code from `ingest.reasons`
+    key: str  # the metric key (or the record) it concerns
+    text: str
+
+
 @dataclass(slots=True)
 class Parsed:
     """What a parser read from one message."""
 
     device: DeviceRef
     readings: list[RawReading]
-    # Parts of the message that could not be read, while the rest could: (reason, key, text).
-    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class StagedReading(NamedTuple):
+    """A reading that passed the checks, as it is copied into the staging table.
+
+    The fields are the staging table's columns, in order. One is made per reading, so it stays
+    a NamedTuple: no cheaper record exists, and COPY writes it as the tuple it is.
+    """
+
+    time_us: int  # microseconds since 1970
+    device_id: int
+    metric_id: int
+    value: float
+
+
+class Rejection(NamedTuple):
+    """Why a message, or some of its readings, go to quarantine."""
+
+    reason: str  # a code from `ingest.reasons`
+    text: str
+    device_id: int | None
+
+
+class QuarantineRecord(NamedTuple):
+    """A row of `quarantine`: what was refused, why, and a bounded prefix of the payload.
+
+    The fields are the quarantine table's columns, in order.
+    """
+
+    received_at: datetime
+    source: str
+    topic: str
+    payload: bytes  # at most ingest.quarantine_payload_bytes of it
+    payload_size: int
+    reason: str
+    message: str  # the plain-English explanation
+    device_id: int | None
+    fingerprint: bytes  # the same for a message delivered again

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 # fails: the unacknowledged messages stay well below that (and below an MQTT 5 broker's Receive
 # Maximum, which paho does not heed itself).
 MAX_UNACKNOWLEDGED = 20_000
+
+
+class Publication(NamedTuple):
+    """One message to publish."""
+
+    topic: str
+    payload: bytes
 
 
 class PublishError(Exception):
@@ -74,7 +81,7 @@ class Publisher:
         if reason.is_failure:
             log.warning("disconnected from %s: %s; reconnecting", self.broker.address, reason)
 
-    def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
+    def publish(self, messages: Iterable[Publication]) -> None:
         """Hand the messages to paho, waiting whenever too many are unacknowledged."""
         for topic, payload in messages:
             with self._changed:

@@ -1,32 +1,77 @@
 """The ingester's SQL: reading the register it enforces, and writing readings, quarantine records
-and last-seen times. One function per statement."""
+and last-seen times. One function per statement.
+
+Rows read here come back as named records (a psycopg row factory fills them by column name);
+rows written by COPY are `NamedTuple`s whose fields are the columns, in order.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import psycopg
+from psycopg.rows import class_row
+
+from ingest.messages import QuarantineRecord, StagedReading
 
 Conn = psycopg.Connection[Any]
 
+
+class EnforcedMetric(NamedTuple):
+    """A device and one of its declared metrics; the metric fields are None for a device that
+    declares none."""
+
+    device_id: int
+    public_id: str
+    organisation: str  # the organisation's slug
+    status: str
+    dev_eui: str | None
+    ttn_id: str | None
+    metric_id: int | None
+    key: str | None
+    unit: str | None
+    value_kind: str | None
+    retention_seconds: float | None
+
+
+class MetricDevice(NamedTuple):
+    """A declared metric and the device that declares it."""
+
+    metric_id: int
+    device_id: int
+
+
+class StoredReading(NamedTuple):
+    """A row of `readings`, its fields the table's columns in order."""
+
+    time: datetime
+    device_id: int
+    metric_id: int
+    value: float
+
+
 _DEVICES = """
-    SELECT d.id, d.public_id, o.slug, d.status, d.dev_eui, d.ttn_device_id,
-           m.id, m.key, m.unit, m.value_kind, extract(epoch FROM m.retention)::float8
+    SELECT d.id AS device_id, d.public_id, o.slug AS organisation, d.status, d.dev_eui,
+           d.ttn_device_id AS ttn_id, m.id AS metric_id, m.key, m.unit, m.value_kind,
+           extract(epoch FROM m.retention)::float8 AS retention_seconds
       FROM devices d
       JOIN organisations o ON o.id = d.organisation_id
       LEFT JOIN device_metrics m ON m.device_id = d.id AND m.withdrawn_at IS NULL
 """
 
 
-def list_enforced_devices(conn: Conn) -> list[tuple[Any, ...]]:
+def list_enforced_devices(conn: Conn) -> list[EnforcedMetric]:
     """Every device with its declared (not withdrawn) metrics, one row per metric."""
-    return conn.execute(_DEVICES + " ORDER BY d.id").fetchall()
+    cursor = conn.cursor(row_factory=class_row(EnforcedMetric))
+    return cursor.execute(_DEVICES + " ORDER BY d.id").fetchall()
 
 
-def get_enforced_devices(conn: Conn, device_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+def get_enforced_devices(conn: Conn, device_ids: Sequence[int]) -> list[EnforcedMetric]:
     """Some devices with their declared metrics, one row per metric."""
-    return conn.execute(
+    cursor = conn.cursor(row_factory=class_row(EnforcedMetric))
+    return cursor.execute(
         _DEVICES + " WHERE d.id = ANY(%s) ORDER BY d.id", (list(device_ids),)
     ).fetchall()
 
@@ -55,11 +100,11 @@ def _copy_binary(conn: Conn, statement: str, types: list[str], rows: Iterable[An
             copy.write_row(row)
 
 
-def copy_staged_readings(conn: Conn, rows: Iterable[tuple[int, int, int, float]]) -> None:
-    """Binary COPY of (microseconds since 1970, device id, metric id, value) rows to staging."""
+def copy_staged_readings(conn: Conn, rows: Iterable[StagedReading]) -> None:
+    """Binary COPY of checked readings to the staging table."""
     _copy_binary(
         conn,
-        "COPY ingest_staging (time_us, device_id, metric_id, value) FROM STDIN (FORMAT BINARY)",
+        f"COPY ingest_staging ({', '.join(StagedReading._fields)}) FROM STDIN (FORMAT BINARY)",
         ["int8", "int4", "int4", "float8"],
         rows,
     )
@@ -79,19 +124,22 @@ def insert_staged_readings(conn: Conn) -> int:
     return cursor.rowcount
 
 
-def list_metric_devices(conn: Conn) -> list[tuple[int, int]]:
-    """Every declared metric's (id, device id), in id order."""
-    return conn.execute("SELECT id, device_id FROM device_metrics ORDER BY id").fetchall()
+def list_metric_devices(conn: Conn) -> list[MetricDevice]:
+    """Every declared metric with its device, in metric id order."""
+    cursor = conn.cursor(row_factory=class_row(MetricDevice))
+    return cursor.execute(
+        "SELECT id AS metric_id, device_id FROM device_metrics ORDER BY id"
+    ).fetchall()
 
 
-def copy_readings(conn: Conn, rows: Iterable[tuple[Any, int, int, float]]) -> None:
-    """Binary COPY of (time, device id, metric id, value) rows straight into readings.
+def copy_readings(conn: Conn, rows: Iterable[StoredReading]) -> None:
+    """Binary COPY of rows straight into readings.
 
     Not the ingester's path (a repeated row would fail it); the benchmark's ceiling.
     """
     _copy_binary(
         conn,
-        "COPY readings (time, device_id, metric_id, value) FROM STDIN (FORMAT BINARY)",
+        f"COPY readings ({', '.join(StoredReading._fields)}) FROM STDIN (FORMAT BINARY)",
         ["timestamptz", "int4", "int4", "float8"],
         rows,
     )
@@ -102,12 +150,10 @@ def delete_all_readings(conn: Conn) -> None:
     conn.execute("TRUNCATE readings")
 
 
-def insert_quarantine_records(conn: Conn, records: Iterable[tuple[Any, ...]]) -> int:
-    """Store (received at, source, topic, payload prefix, payload size, reason, text, device id,
-    fingerprint) records, skipping any whose fingerprint is already stored; the number stored."""
-    columns = (
-        "received_at, source, topic, payload, payload_size, reason, message, device_id, fingerprint"
-    )
+def insert_quarantine_records(conn: Conn, records: Iterable[QuarantineRecord]) -> int:
+    """Store quarantine records, skipping any whose fingerprint is already stored; the number
+    stored."""
+    columns = ", ".join(QuarantineRecord._fields)
     with conn.cursor().copy(f"COPY ingest_quarantine_staging ({columns}) FROM STDIN") as copy:
         for record in records:
             copy.write_row(record)

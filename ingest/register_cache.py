@@ -20,6 +20,7 @@ import orjson
 import psycopg
 
 from ingest import queries
+from ingest.messages import DeviceKey
 from register.platform import db
 from register.platform.config import Settings
 
@@ -52,40 +53,54 @@ class Device:
         """The device's id of one kind ("public_id", "dev_eui", "ttn_id"), if it has one."""
         return {"public_id": self.public_id, "dev_eui": self.dev_eui, "ttn_id": self.ttn_id}[kind]
 
-    def lookup_keys(self) -> list[tuple[str, str]]:
-        keys = [("public_id", self.public_id)]
+    def lookup_keys(self) -> list[DeviceKey]:
+        keys = [DeviceKey("public_id", self.public_id)]
         if self.dev_eui:
-            keys.append(("dev_eui", self.dev_eui))
+            keys.append(DeviceKey("dev_eui", self.dev_eui))
         if self.ttn_id:
-            keys.append(("ttn_id", self.ttn_id))
+            keys.append(DeviceKey("ttn_id", self.ttn_id))
         return keys
 
 
-def devices_from_rows(rows: Iterable[tuple[Any, ...]]) -> list[Device]:
+def devices_from_rows(rows: Iterable[queries.EnforcedMetric]) -> list[Device]:
     """Devices from `queries.list_enforced_devices` rows (one row per metric, grouped by device)."""
     devices: dict[int, Device] = {}
-    for (
-        device_id,
-        public_id,
-        org,
-        status,
-        dev_eui,
-        ttn_id,
-        metric_id,
-        key,
-        unit,
-        kind,
-        retention_seconds,
-    ) in rows:
-        device = devices.get(device_id)
+    for row in rows:
+        device = devices.get(row.device_id)
         if device is None:
-            device = Device(device_id, public_id, org, status, dev_eui, ttn_id, {})
-            devices[device_id] = device
-        if metric_id is not None:
-            device.metrics[key] = Metric(
-                metric_id, key, unit, kind == "boolean", round(retention_seconds * 1_000_000)
+            device = Device(
+                id=row.device_id,
+                public_id=row.public_id,
+                organisation=row.organisation,
+                status=row.status,
+                dev_eui=row.dev_eui,
+                ttn_id=row.ttn_id,
+                metrics={},
             )
+            devices[row.device_id] = device
+        metric = _declared_metric(row)
+        if metric is not None:
+            device.metrics[metric.key] = metric
     return list(devices.values())
+
+
+def _declared_metric(row: queries.EnforcedMetric) -> Metric | None:
+    """The row's metric; None on the one row of a device that declares none, whose metric
+    columns are NULL (they are NOT NULL in the register, so that is the only way to be NULL)."""
+    if (
+        row.metric_id is None
+        or row.key is None
+        or row.unit is None
+        or row.retention_seconds is None
+    ):
+        return None
+    return Metric(
+        id=row.metric_id,
+        key=row.key,
+        unit=row.unit,
+        boolean=row.value_kind == "boolean",
+        retention_us=round(row.retention_seconds * 1_000_000),
+    )
 
 
 class RegisterCache:
@@ -93,14 +108,14 @@ class RegisterCache:
 
     def __init__(self, devices: Iterable[Device] = ()) -> None:
         self._by_id: dict[int, Device] = {}
-        self._by_key: dict[tuple[str, str], Device] = {}
+        self._by_key: dict[DeviceKey, Device] = {}
         self.loaded = threading.Event()
         self.replace_all(devices)
 
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def find(self, keys: Iterable[tuple[str, str]]) -> Device | None:
+    def find(self, keys: Iterable[DeviceKey]) -> Device | None:
         """The first device that one of the keys names."""
         for key in keys:
             device = self._by_key.get(key)

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from ingest import queries
-from ingest.publisher import Publisher
+from ingest.publisher import Publication, Publisher
 from ingest.register_cache import Device, Metric, devices_from_rows
 from ingest.settings import DEFAULT_TOPICS, SourceSettings
 from register.platform import db
@@ -94,7 +94,7 @@ class Route:
     source: SourceSettings
     device: Device
 
-    def message(self, values: dict[str, Any], now: float, fault: str | None) -> tuple[str, bytes]:
+    def message(self, values: dict[str, Any], now: float, fault: str | None) -> Publication:
         fmt, device = self.source.format, self.device
         topic_filter = (self.source.topics or DEFAULT_TOPICS[fmt])[0]
         if fault == "undeclared":
@@ -112,7 +112,7 @@ class Route:
         else:
             topic = fill_topic(topic_filter, "lamplighter-demo", (device.dev_eui or "").lower())
             body = _chirpstack(device, values, now)
-        return topic or "", orjson.dumps(body)
+        return Publication(topic or "", orjson.dumps(body))
 
 
 def _native(values: dict[str, Any], units: dict[str, str], now: float) -> dict[str, Any]:
@@ -209,7 +209,7 @@ class Simulator:
             devices = devices_from_rows(queries.list_enforced_devices(conn))
         return routes_for(devices, list(self.settings.mqtt.sources), self.device_count)
 
-    def next_message(self, route: Route, now: float) -> tuple[str, bytes]:
+    def next_message(self, route: Route, now: float) -> Publication:
         hour = (now % 86400) / 3600
         values = {}
         for metric in route.device.metrics.values():
@@ -243,7 +243,7 @@ class Simulator:
                     reload_at = time.monotonic() + DEVICE_RELOAD_SECONDS
                     log.info("simulating %d devices at %.1f messages/s", len(routes), self.rate)
                 owed += per_tick
-                batch: list[tuple[str, bytes]] = []
+                batch: list[Publication] = []
                 while owed >= 1 and routes and (limit is None or self.sent + len(batch) < limit):
                     route = routes[(self.sent + len(batch)) % len(routes)]
                     batch.append(self.next_message(route, time.time()))

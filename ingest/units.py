@@ -9,15 +9,23 @@ mismatch, and the reading is quarantined rather than guessed at.
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 from register import vocab
 
 
+class Conversion(NamedTuple):
+    """An exact conversion: value in the declared unit = value sent * scale + offset."""
+
+    scale: float
+    offset: float
+
+
 @cache
-def conversion(sent: str, declared: str) -> tuple[float, float] | None:
-    """(scale, offset) taking a value in `sent` to `declared`, or None when there is none."""
+def conversion(sent: str, declared: str) -> Conversion | None:
+    """The conversion taking a value in `sent` to `declared`, or None when there is none."""
     if sent == declared:
-        return (1.0, 0.0)
+        return Conversion(1.0, 0.0)
     source, target = _to_primary(sent), _to_primary(declared)
     if source is None or target is None or source[0] != target[0]:
         return None
@@ -26,7 +34,7 @@ def conversion(sent: str, declared: str) -> tuple[float, float] | None:
     # should be 0.001, not 0.0010000000000000002.
     scale = float(f"{scale_in / scale_out:.15g}")
     offset = float(f"{(offset_in - offset_out) / scale_out:.15g}")
-    return (scale, offset)
+    return Conversion(scale, offset)
 
 
 def _to_primary(symbol: str) -> tuple[str, float, float] | None:

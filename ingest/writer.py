@@ -24,7 +24,7 @@ import psycopg
 from ingest import queries, reasons
 from ingest.backlog import Backlog
 from ingest.checks import Limits, Outcome, check_message
-from ingest.messages import Message
+from ingest.messages import Message, QuarantineRecord, Rejection, StagedReading
 from ingest.register_cache import RegisterCache
 from ingest.stats import IngestStats
 from register.platform import db
@@ -52,8 +52,8 @@ def clean_text(text: str) -> str:
 class Batch:
     messages: list[Message]
     outcomes: list[Outcome]
-    rows: list[tuple[int, int, int, float]] = field(default_factory=list)
-    quarantine: list[tuple[Any, ...]] = field(default_factory=list)
+    rows: list[StagedReading] = field(default_factory=list)
+    quarantine: list[QuarantineRecord] = field(default_factory=list)
     # True for the last resort: a message that could not be stored, kept as internal_error.
     fallback: bool = False
 
@@ -81,20 +81,18 @@ class DeviceActivity:
 
 def quarantine_record(
     message: Message, reason: str, text: str, device_id: int | None, keep: int
-) -> tuple[Any, ...]:
-    """A row for `queries.insert_quarantine_records`: what was refused, why, and a bounded
-    prefix of the payload."""
-    received = datetime.fromtimestamp(message.received_us / 1_000_000, UTC)
-    return (
-        received,
-        clean_text(message.source),
-        clean_text(message.topic),
-        message.payload[:keep],
-        len(message.payload),
-        reason,
-        clean_text(text),
-        device_id,
-        fingerprint(message, reason),
+) -> QuarantineRecord:
+    """What was refused, why, and the first `keep` bytes of the payload."""
+    return QuarantineRecord(
+        received_at=datetime.fromtimestamp(message.received_us / 1_000_000, UTC),
+        source=clean_text(message.source),
+        topic=clean_text(message.topic),
+        payload=message.payload[:keep],
+        payload_size=len(message.payload),
+        reason=reason,
+        message=clean_text(text),
+        device_id=device_id,
+        fingerprint=fingerprint(message, reason),
     )
 
 
@@ -177,8 +175,12 @@ class Writer(threading.Thread):
             batch.rows.extend(outcome.rows)
             if not outcome.rejections:
                 continue
-            for reason, text, device_id in outcome.rejections:
-                batch.quarantine.append(quarantine_record(message, reason, text, device_id, keep))
+            for rejection in outcome.rejections:
+                batch.quarantine.append(
+                    quarantine_record(
+                        message, rejection.reason, rejection.text, rejection.device_id, keep
+                    )
+                )
         return batch
 
     def fallback(self, batch: Batch) -> Batch:
@@ -186,7 +188,7 @@ class Writer(threading.Thread):
         [message] = batch.messages
         device_id = batch.outcomes[0].device_id if batch.outcomes else None
         text = "the ingester could not store this message; its log has the details"
-        outcome = Outcome(rejections=[(reasons.INTERNAL_ERROR, text, device_id)])
+        outcome = Outcome(rejections=[Rejection(reasons.INTERNAL_ERROR, text, device_id)])
         keep = self.settings.ingest.quarantine_payload_bytes
         record = quarantine_record(message, reasons.INTERNAL_ERROR, text, None, keep)
         return Batch([message], [outcome], quarantine=[record], fallback=True)
@@ -267,7 +269,7 @@ class Writer(threading.Thread):
     def _note_activity(self, batch: Batch) -> None:
         for message, outcome in zip(batch.messages, batch.outcomes, strict=True):
             if outcome.device_id is not None:
-                newest = max((row[0] for row in outcome.rows), default=None)
+                newest = max((row.time_us for row in outcome.rows), default=None)
                 self.activity.note(outcome.device_id, message.received_us, newest)
 
     def _connection(self) -> psycopg.Connection[Any]:
@@ -294,11 +296,11 @@ class Writer(threading.Thread):
             s.not_retained.inc(outcome.not_retained)
             rejected.update(outcome.rejected_readings)
             if outcome.rows:
-                s.delay.observe(max(0.0, (committed_us - outcome.rows[0][0]) / 1_000_000))
+                s.delay.observe(max(0.0, (committed_us - outcome.rows[0].time_us) / 1_000_000))
         for reason, count in rejected.items():
             s.rejected.labels(reason).inc(count)
         for record in batch.quarantine:
-            s.quarantined.labels(record[5]).inc()
+            s.quarantined.labels(record.reason).inc()
         if batch.messages:
             s.batch_messages.observe(len(batch.messages))
             s.batch_seconds.observe(seconds)

@@ -21,7 +21,7 @@ from ingest.formats.common import (
     time_us,
     topic_levels,
 )
-from ingest.messages import DeviceRef, Parsed, RawReading, Rejected
+from ingest.messages import DeviceKey, DeviceRef, Parsed, RawReading, Rejected
 
 TOPIC_LAYOUT = "application/<application>/device/<DevEUI>/event/up"
 
@@ -45,4 +45,4 @@ def parse(topic: str, document: Any, now: float | None = None) -> Parsed:
     decoded = require_object(body["object"], "'object'")
     when = time_us(body["time"], "'time'") if body.get("time") is not None else None
     readings = [RawReading(key, value, None, when) for key, value in decoded.items()]
-    return Parsed(DeviceRef(keys=(("dev_eui", dev_eui),)), readings)
+    return Parsed(DeviceRef(keys=(DeviceKey("dev_eui", dev_eui),)), readings)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ingest import reasons
 from ingest.formats.common import require_object, time_us, topic_levels, type_name
-from ingest.messages import DeviceRef, Parsed, RawReading, Rejected
+from ingest.messages import DeviceKey, DeviceRef, Parsed, Problem, RawReading, Rejected
 
 TOPIC_LAYOUT = "<organisation>/<device>/up"
 FIELDS = frozenset({"time", "readings"})
@@ -30,7 +30,7 @@ READING_FIELDS = frozenset({"value", "unit"})
 def parse(topic: str, document: Any, now: float | None = None) -> Parsed:
     """The readings of one native message, or Rejected."""
     levels = topic_levels(topic, 3, TOPIC_LAYOUT)
-    device = DeviceRef(keys=(("public_id", levels[-2]),), organisation=levels[-3])
+    device = DeviceRef(keys=(DeviceKey("public_id", levels[-2]),), organisation=levels[-3])
     body = require_object(document, "the message")
     unknown = sorted(set(body) - FIELDS)
     if unknown:
@@ -56,13 +56,15 @@ def _read_object(parsed: Parsed, key: str, given: dict[str, Any], when: int) -> 
     unknown = sorted(set(given) - READING_FIELDS)
     if unknown or "value" not in given:
         parsed.problems.append(
-            (reasons.INVALID_STRUCTURE, key, "a reading object has 'value' and optional 'unit'")
+            Problem(
+                reasons.INVALID_STRUCTURE, key, "a reading object has 'value' and optional 'unit'"
+            )
         )
         return
     unit = given.get("unit")
     if unit is not None and not isinstance(unit, str):
         parsed.problems.append(
-            (reasons.INVALID_STRUCTURE, key, f"'unit' must be text, not {type_name(unit)}")
+            Problem(reasons.INVALID_STRUCTURE, key, f"'unit' must be text, not {type_name(unit)}")
         )
         return
     parsed.readings.append(RawReading(key, given["value"], unit, when))

@@ -24,7 +24,7 @@ from typing import Any
 
 from ingest import reasons
 from ingest.formats.common import topic_levels, type_name
-from ingest.messages import DeviceRef, Parsed, RawReading, Rejected
+from ingest.messages import DeviceKey, DeviceRef, Parsed, Problem, RawReading, Rejected
 
 TOPIC_LAYOUT = "<organisation>/<device>/senml"
 SUPPORTED_VERSION = 10
@@ -42,7 +42,7 @@ VALUE_FIELDS = ("v", "vs", "vb", "vd")
 def parse(topic: str, document: Any, now: float | None = None) -> Parsed:
     """The readings of one SenML pack, or Rejected."""
     levels = topic_levels(topic, 3, TOPIC_LAYOUT)
-    device = DeviceRef(keys=(("public_id", levels[-2]),), organisation=levels[-3])
+    device = DeviceRef(keys=(DeviceKey("public_id", levels[-2]),), organisation=levels[-3])
     if not isinstance(document, list) or not document:
         raise Rejected(
             reasons.INVALID_STRUCTURE,
@@ -111,7 +111,9 @@ def _resolve(
     if not has_value:
         if "n" in record:
             parsed.problems.append(
-                (reasons.INVALID_VALUE, name or f"record {number}", "the record has no value")
+                Problem(
+                    reasons.INVALID_VALUE, name or f"record {number}", "the record has no value"
+                )
             )
         return  # a record that only sets base fields
     if not NAME.fullmatch(name):
@@ -121,19 +123,19 @@ def _resolve(
     key = KEY_SEPARATORS.split(name)[-1]
     if not key:
         parsed.problems.append(
-            (reasons.INVALID_STRUCTURE, name, "the name ends without a metric key")
+            Problem(reasons.INVALID_STRUCTURE, name, "the name ends without a metric key")
         )
         return
     when = base["bt"] + record.get("t", 0.0)
     if when < RELATIVE_TIME_LIMIT:
         when += now
     if not 0 <= when <= LATEST_SECONDS:
-        parsed.problems.append((reasons.INVALID_TIME, key, f"time {when!r} is not a time"))
+        parsed.problems.append(Problem(reasons.INVALID_TIME, key, f"time {when!r} is not a time"))
         return
     unit = record.get("u", base["bu"])
     parsed.readings.append(RawReading(key, _value(record, base), unit, round(when * 1_000_000)))
     if "s" in record and any(field in record for field in VALUE_FIELDS):
-        parsed.problems.append((reasons.INVALID_VALUE, key, "sums (s) are not stored"))
+        parsed.problems.append(Problem(reasons.INVALID_VALUE, key, "sums (s) are not stored"))
 
 
 def _value(record: dict[str, Any], base: dict[str, Any]) -> Any:

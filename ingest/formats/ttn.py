@@ -21,7 +21,7 @@ from ingest.formats.common import (
     time_us,
     topic_levels,
 )
-from ingest.messages import DeviceRef, Parsed, RawReading, Rejected
+from ingest.messages import DeviceKey, DeviceRef, Parsed, RawReading, Rejected
 
 TOPIC_LAYOUT = "v3/<application>@<tenant>/devices/<device>/up"
 
@@ -38,10 +38,10 @@ def parse(topic: str, document: Any, now: float | None = None) -> Parsed:
             reasons.TOPIC_MISMATCH,
             f"the topic names device {topic_device[:64]!r}, the payload {device_id[:64]!r}",
         )
-    keys = [("ttn_id", f"{application_at_tenant}/{device_id}")]
+    keys = [DeviceKey("ttn_id", f"{application_at_tenant}/{device_id}")]
     dev_eui = ids.get("dev_eui")
     if isinstance(dev_eui, str) and dev_eui:
-        keys.append(("dev_eui", normalise_dev_eui(dev_eui)))
+        keys.append(DeviceKey("dev_eui", normalise_dev_eui(dev_eui)))
     uplink = body.get("uplink_message")
     if uplink is None:
         raise Rejected(reasons.INVALID_STRUCTURE, "no 'uplink_message': this is not an uplink")

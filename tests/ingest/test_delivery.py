@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
+from ingest.publisher import Publication
 from register.platform import config, db
 from register.platform.config import Settings
 from register.stack.postgres import EmbeddedPostgres
@@ -32,14 +33,14 @@ READINGS_PER_MESSAGE = len(METRICS)
 RSS_LIMIT_MIB = 250
 
 
-def load_messages(prefix: str, devices: list[str], total: int) -> list[tuple[str, bytes]]:
+def load_messages(prefix: str, devices: list[str], total: int) -> list[Publication]:
     """`total` native messages whose readings are all distinct: device n % K, second n // K."""
     base = int(time.time()) - 86_400
     return [
-        (
-            f"{prefix}/bench/{devices[n % len(devices)]}/up",
-            orjson.dumps({"time": base + n // len(devices),
-                          "readings": {key: n + i / 10 for i, key in enumerate(METRICS)}}),
+        Publication(
+            topic=f"{prefix}/bench/{devices[n % len(devices)]}/up",
+            payload=orjson.dumps({"time": base + n // len(devices),
+                                  "readings": {key: n + i / 10 for i, key in enumerate(METRICS)}}),
         )
         for n in range(total)
     ]  # fmt: skip
@@ -48,7 +49,7 @@ def load_messages(prefix: str, devices: list[str], total: int) -> list[tuple[str
 class PacedPublisher(threading.Thread):
     """Publish messages at about `rate` per second on a thread, so a test can act mid-publish."""
 
-    def __init__(self, settings: Settings, messages: list[tuple[str, bytes]], rate: float):
+    def __init__(self, settings: Settings, messages: list[Publication], rate: float):
         super().__init__(daemon=True)
         self.settings, self.messages, self.rate = settings, messages, rate
         self.error: BaseException | None = None
@@ -264,7 +265,7 @@ def test_a_30_s_database_outage_loses_nothing_and_memory_stays_bounded(
         wait_until(lambda: stored_readings(own) >= expected, timeout=120, what="every reading")
         wait_until(lambda: ingester.metric("lamplighter_ingest_queue_messages") == 0)
         samples.append(ingester.metric("lamplighter_ingest_queue_messages"))
-        _, peak_kib = ingester.memory_kib()
+        peak_kib = ingester.memory_kib().peak_kib
         failed_batches = ingester.metric("lamplighter_ingest_database_errors_total")
     finally:
         ingester.stop()

@@ -14,7 +14,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,6 +26,13 @@ def write_config(
 ) -> Path:
     """Write a config file with the given sections and [[mqtt.sources]] tables."""
     return write_toml(path, sections, {"mqtt.sources": sources})
+
+
+class MemoryUse(NamedTuple):
+    """A process's resident memory, in KiB: now, and the most it has had."""
+
+    rss_kib: int
+    peak_kib: int
 
 
 @dataclass
@@ -99,11 +106,13 @@ class IngesterProcess:
     def wait_subscribed(self, sources: int = 1, timeout: float = 30.0) -> None:
         self.wait_for("lamplighter_ingest_sources_subscribed", sources, timeout, poll=0.05)
 
-    def memory_kib(self) -> tuple[int, int]:
-        """(current RSS, peak RSS) in KiB, from /proc."""
+    def memory_kib(self) -> MemoryUse:
+        """The current and peak RSS, from /proc."""
         status = Path(f"/proc/{self.pid}/status").read_text()
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+        return MemoryUse(
+            rss_kib=int(fields["VmRSS"].split()[0]), peak_kib=int(fields["VmHWM"].split()[0])
+        )
 
     def stop(self, timeout: float = 30.0) -> int:
         """SIGTERM, then wait; the exit code."""

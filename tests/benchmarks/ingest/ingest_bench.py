@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from ingest import queries
+from ingest.publisher import Publication
 from register.platform import db
 from register.platform.config import Settings
 from register.stack.runtime import free_port
@@ -58,9 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 _last_stamp = 0.0
 
 
-def messages(
-    prefix: str, devices: list[str], count: int, start: int = 0
-) -> list[tuple[str, bytes]]:
+def messages(prefix: str, devices: list[str], count: int, start: int = 0) -> list[Publication]:
     """`count` native messages, 4 readings each, stamped now, from the devices in turn.
 
     Stamps are now plus a microsecond per message, and never go back, so that no two messages
@@ -74,7 +73,7 @@ def messages(
         device = devices[n % len(devices)]
         readings = {key: round(10 + (n * (i + 3)) % 400 / 10, 1) for i, key in enumerate(METRICS)}
         body = {"time": round(now + offset / 1_000_000, 6), "readings": readings}
-        out.append((f"{prefix}/bench/{device}/up", orjson.dumps(body)))
+        out.append(Publication(f"{prefix}/bench/{device}/up", orjson.dumps(body)))
     return out
 
 
@@ -151,9 +150,11 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms",
                 f"({paced:,.0f} readings/s actually sent; histogram buckets)",
             )
-            rss, peak = ingester.memory_kib()
+            memory = ingester.memory_kib()
             figures.add(
-                "ingester peak RSS", f"{peak / 1024:,.0f} MB", f"(now {rss / 1024:,.0f} MB)"
+                "ingester peak RSS",
+                f"{memory.peak_kib / 1024:,.0f} MB",
+                f"(now {memory.rss_kib / 1024:,.0f} MB)",
             )
         finally:
             ingester.stop()
@@ -223,9 +224,14 @@ def _copy_ceiling(settings: Settings, total: int) -> float:
     with db.connect(settings) as conn:
         metrics = queries.list_metric_devices(conn)
         rows = [
-            (start.replace(microsecond=n % 1_000_000), device_id, metric_id, float(n % 400))
+            queries.StoredReading(
+                time=start.replace(microsecond=n % 1_000_000),
+                device_id=metric.device_id,
+                metric_id=metric.metric_id,
+                value=float(n % 400),
+            )
             for n in range(total)
-            for metric_id, device_id in metrics[(n % (len(metrics) // 4)) * 4 :][:4]
+            for metric in metrics[(n % (len(metrics) // 4)) * 4 :][:4]
         ]
         started = time.perf_counter()
         queries.copy_readings(conn, rows)

@@ -20,6 +20,8 @@ import threading
 import time
 from collections.abc import Iterable
 
+from ingest.publisher import Publication
+
 CONNECT, CONNACK, PUBLISH_QOS1, PUBACK, DISCONNECT = 0x10, 0x20, 0x32, 0x40, 0xE0
 MAX_WINDOW = 65000  # below 65,535 packet ids, so an id is never reused while in flight
 
@@ -109,18 +111,18 @@ class LoadPublisher:
                 self._error = "the broker closed the connection with messages unacknowledged"
             self._changed.notify_all()
 
-    def publish(self, messages: Iterable[tuple[str, bytes]]) -> None:
-        """Send (topic, payload) messages, waiting whenever the window is full."""
+    def publish(self, messages: Iterable[Publication]) -> None:
+        """Send the messages, waiting whenever the window is full."""
         batch = list(messages)
         for start in range(0, len(batch), self.window):
             self._publish_within_window(batch[start : start + self.window])
 
-    def _publish_within_window(self, messages: list[tuple[str, bytes]]) -> None:
+    def _publish_within_window(self, messages: list[Publication]) -> None:
         packets = []
-        for topic, payload in messages:
+        for message in messages:
             self._next_id = self._next_id % 65535 + 1
-            topic_bytes = topic.encode()
-            length = 2 + len(topic_bytes) + 2 + len(payload)
+            topic_bytes = message.topic.encode()
+            length = 2 + len(topic_bytes) + 2 + len(message.payload)
             packets.append(
                 b"".join(
                     (
@@ -128,7 +130,7 @@ class LoadPublisher:
                         _remaining_length(length),
                         _text(topic_bytes),
                         struct.pack("!H", self._next_id),
-                        payload,
+                        message.payload,
                     )
                 )
             )
