@@ -15,7 +15,7 @@ from register.platform.config import Settings
 from tests.register.factories import ADMIN, add_device, device_entry
 from tests.web.samples import add_camera
 from tests.web.test_api_schema import OPERATIONS
-from web import database, device_list
+from web import database, device_filters
 from web.api import schemas
 from web.app import create_app
 from web.database import EXTENSION
@@ -330,7 +330,7 @@ def test_the_openapi_document_lists_every_route_and_the_filters_the_list_checks(
     assert sorted(document["paths"]) == sorted(OPERATIONS)
     listing = document["paths"]["/api/v1/devices"]["get"]
     documented = [p["name"] for p in listing["parameters"]]
-    assert sorted(documented) == sorted(device_list.FILTER_NAMES)
+    assert sorted(documented) == sorted(device_filters.FILTER_NAMES)
     readings = document["paths"]["/api/v1/devices/{public_id}/readings"]["get"]
     assert set(readings["responses"]) == {"200", "400", "403", "404"}
     device = document["components"]["schemas"]["Device"]

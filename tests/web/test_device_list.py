@@ -16,7 +16,7 @@ from register.platform.config import Settings
 from tests.benchmarks.ingest.bench_register import add_bench_devices
 from tests.register.factories import add_device
 from tests.web.samples import add_camera
-from web import device_list
+from web import device_filters
 
 
 @pytest.fixture
@@ -86,8 +86,8 @@ def test_a_filter_that_cannot_be_right_is_a_400_that_says_why(
 
 
 def test_each_filter_the_table_reads_is_a_field_of_the_filters() -> None:
-    fields = tuple(field.name for field in dataclasses.fields(device_list.Filters))
-    assert fields == device_list.FILTER_NAMES
+    fields = tuple(field.name for field in dataclasses.fields(device_filters.Filters))
+    assert fields == device_filters.FILTER_NAMES
 
 
 def test_the_home_page_form_works_without_javascript(

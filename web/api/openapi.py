@@ -2,7 +2,7 @@
 `web.api.schemas` and from each route's `documented` description.
 
 A route says what it is for, which schema its answer has, which query schema its parameters
-have (or, for the device list, which filters: `web.device_list.FILTERS`, the table that reads
+have (or, for the device list, which filters: `web.device_filters.FILTERS`, the table that reads
 them) and which errors it can give; the path comes from Flask's own URL map, so the document
 lists exactly the routes that exist.
 """
@@ -21,7 +21,7 @@ from marshmallow import Schema
 
 from register import vocab
 from register.schemas import SLUG
-from web import database, device_list, queries
+from web import database, device_filters, queries
 from web.api import schemas
 
 VERSION = "1.0.0"
@@ -51,7 +51,7 @@ class Operation:
     description: str
     response: type[Schema]
     query: type[Schema] | None = None
-    filters: tuple[device_list.Filter, ...] = ()
+    filters: tuple[device_filters.Filter, ...] = ()
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -77,7 +77,7 @@ def _problem(status: int) -> dict[str, Any]:
     }
 
 
-def _filter_parameter(found: device_list.Filter) -> dict[str, Any]:
+def _filter_parameter(found: device_filters.Filter) -> dict[str, Any]:
     return {
         "in": "query",
         "name": found.name,

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 from register import validation, vocab
 from register.queries import Conn
 from register.validation import InvalidEntry
-from web import database, device_list, open_readings, organisation_summary, queries
+from web import database, device_filters, device_list, open_readings, organisation_summary, queries
 from web.api import openapi, schemas
 from web.api.openapi import Operation, documented
 from web.device_card import find_card, find_history
@@ -43,11 +43,11 @@ def _device_summary(summary: dict[str, Any]) -> dict[str, Any]:
     return {**summary, "url": f"{PREFIX}/devices/{summary['public_id']}", "page": summary["url"]}
 
 
-def _read_filters(conn: Conn) -> device_list.Filters:
+def _read_filters(conn: Conn) -> device_filters.Filters:
     slugs = [slug for slug, _ in queries.list_organisation_slugs(conn)]
     try:
-        return device_list.read_filters(request.args, slugs, strict=True)
-    except device_list.BadFilter as error:
+        return device_filters.read_filters(request.args, slugs, strict=True)
+    except device_filters.BadFilter as error:
         abort(400, description=str(error))
 
 
@@ -67,7 +67,7 @@ def openapi_document() -> Response:
             "by organisation and id."
         ),
         response=schemas.DevicePage,
-        filters=device_list.FILTERS,
+        filters=device_filters.FILTERS,
         tags=("devices",),
     )
 )

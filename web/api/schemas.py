@@ -2,7 +2,7 @@
 the OpenAPI document is built from them, so the document cannot drift from what is served.
 
 Query parameters are schemas too: `ReadingsQuery` loads and checks a request's arguments. The
-device list's filters are not here: `web.device_list.FILTERS` both reads and describes them.
+device list's filters are not here: `web.device_filters.FILTERS` both reads and describes them.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from register import exports, vocab
 from register.queries import Conn
 from register.schemas import STATUSES
-from web import database, device_list, queries
+from web import database, device_filters, device_list, queries
 
 blueprint = Blueprint("home", __name__)
 
@@ -32,12 +32,12 @@ CSV_COLUMNS = (
 )
 
 
-def _read_filters(conn: Conn) -> tuple[device_list.Filters, list[tuple[str, str]]]:
+def _read_filters(conn: Conn) -> tuple[device_filters.Filters, list[tuple[str, str]]]:
     """The request's filters (400 when one cannot be right) and the organisations to offer."""
     organisations = queries.list_organisation_slugs(conn)
     try:
-        filters = device_list.read_filters(request.args, [slug for slug, _ in organisations])
-    except device_list.BadFilter as error:
+        filters = device_filters.read_filters(request.args, [slug for slug, _ in organisations])
+    except device_filters.BadFilter as error:
         abort(400, description=str(error))
     return filters, organisations
 

@@ -9,7 +9,8 @@ from flask import Blueprint, abort, jsonify, render_template
 from werkzeug.wrappers import Response
 
 from web import database, guarantees, organisation_summary
-from web.device_list import Filters, everything
+from web.device_filters import Filters
+from web.device_list import everything
 
 blueprint = Blueprint("organisations", __name__)
 
