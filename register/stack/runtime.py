@@ -82,27 +82,32 @@ def ensure_system_user(name: str) -> pwd.struct_passwd:
         pass
     useradd = shutil.which("useradd") or "/usr/sbin/useradd"
     log.info("creating system user %s to run the local services", name)
-    result = subprocess.run(
-        [
-            useradd,
-            "--system",
-            "--user-group",
-            "--no-create-home",
-            "--home-dir",
-            "/nonexistent",
-            "--shell",
-            "/usr/sbin/nologin",
-            "--comment",
-            "Lamplighter local services",
-            name,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0 and "already exists" not in result.stderr:
-        raise ServiceError(f"cannot create system user {name}: {result.stderr.strip()}")
-    return pwd.getpwnam(name)
+    for attempt in range(10):
+        result = subprocess.run(
+            [
+                useradd,
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                "--comment",
+                "Lamplighter local services",
+                name,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        # Another process creating it at the same moment holds the lock on /etc/passwd.
+        if result.returncode == 0 or "already exists" in result.stderr:
+            return pwd.getpwnam(name)
+        if "lock" not in result.stderr or attempt == 9:
+            break
+        time.sleep(0.5)
+    raise ServiceError(f"cannot create system user {name}: {result.stderr.strip()}")
 
 
 def grant_reach(target: Path, run_as: RunAs) -> None:
