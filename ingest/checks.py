@@ -27,11 +27,6 @@ log = logging.getLogger(__name__)
 # Each quarantine entry names at most this many metric keys, then "and N more".
 KEYS_SHOWN = 10
 
-# Builds a NamedTuple from a tuple of its fields, in C. Calling StagedReading(...) runs the
-# NamedTuple's Python-level __new__ first, which costs twice as much, and this is paid once per
-# reading. mypy does not check the fields given this way: keep them in the record's order.
-_new_record = tuple.__new__
-
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -49,6 +44,14 @@ class Outcome:
     # Readings of metrics declared "not retained": used on arrival, never stored, not an error.
     not_retained: int = 0
     rejected_readings: dict[str, int] = field(default_factory=dict)
+
+    def first_time_us(self) -> int | None:
+        """The time of the message's first stored reading (for the publish-to-commit delay)."""
+        return self.rows[0][0] if self.rows else None
+
+    def newest_time_us(self) -> int | None:
+        """The time of the message's newest stored reading (for the device's last-seen time)."""
+        return max(row[0] for row in self.rows) if self.rows else None
 
 
 def check_message(
@@ -180,7 +183,7 @@ def _check_reading(
             f"the reading is {age_days:.1f} days old; {metric.key} is kept for "
             f"{metric.retention_us / 86_400_000_000:g} days",
         )
-    return _new_record(StagedReading, (when, device.id, metric.id, value))
+    return (when, device.id, metric.id, value)
 
 
 def _value(value: Any, metric: Metric) -> float:

@@ -81,17 +81,14 @@ class Parsed:
     problems: list[Problem] = field(default_factory=list)
 
 
-class StagedReading(NamedTuple):
-    """A reading that passed the checks, as it is copied into the staging table.
-
-    The fields are the staging table's columns, in order. One is made per reading, so it stays
-    a NamedTuple: no cheaper record exists, and COPY writes it as the tuple it is.
-    """
-
-    time_us: int  # microseconds since 1970
-    device_id: int
-    metric_id: int
-    value: float
+# A reading that passed the checks, as it is copied into the staging table: a plain tuple in the
+# order of STAGED_READING_COLUMNS (time in microseconds since 1970, device id, metric id, value).
+# Not a NamedTuple, because one is made per reading: a plain tuple of numbers costs half as much
+# to make, is not tracked by the garbage collector, and takes psycopg's fast path in COPY (a
+# NamedTuple row formats at half the speed). `ingest.checks` makes them and reads their fields;
+# `ingest.queries` copies them whole.
+StagedReading = tuple[int, int, int, float]
+STAGED_READING_COLUMNS = ("time_us", "device_id", "metric_id", "value")
 
 
 class Rejection(NamedTuple):

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg.rows import class_row
 
-from ingest.messages import QuarantineRecord, StagedReading
+from ingest.messages import STAGED_READING_COLUMNS, QuarantineRecord, StagedReading
 
 Conn = psycopg.Connection[Any]
 
@@ -43,13 +43,10 @@ class MetricDevice(NamedTuple):
     device_id: int
 
 
-class StoredReading(NamedTuple):
-    """A row of `readings`, its fields the table's columns in order."""
-
-    time: datetime
-    device_id: int
-    metric_id: int
-    value: float
+# A row of `readings` in READING_COLUMNS' order; a plain tuple for COPY's fast path, as
+# `ingest.messages.StagedReading` is.
+StoredReading = tuple[datetime, int, int, float]
+READING_COLUMNS = ("time", "device_id", "metric_id", "value")
 
 
 _DEVICES = """
@@ -104,7 +101,7 @@ def copy_staged_readings(conn: Conn, rows: Iterable[StagedReading]) -> None:
     """Binary COPY of checked readings to the staging table."""
     _copy_binary(
         conn,
-        f"COPY ingest_staging ({', '.join(StagedReading._fields)}) FROM STDIN (FORMAT BINARY)",
+        f"COPY ingest_staging ({', '.join(STAGED_READING_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
         ["int8", "int4", "int4", "float8"],
         rows,
     )
@@ -139,7 +136,7 @@ def copy_readings(conn: Conn, rows: Iterable[StoredReading]) -> None:
     """
     _copy_binary(
         conn,
-        f"COPY readings ({', '.join(StoredReading._fields)}) FROM STDIN (FORMAT BINARY)",
+        f"COPY readings ({', '.join(READING_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
         ["timestamptz", "int4", "int4", "float8"],
         rows,
     )

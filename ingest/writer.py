@@ -269,8 +269,7 @@ class Writer(threading.Thread):
     def _note_activity(self, batch: Batch) -> None:
         for message, outcome in zip(batch.messages, batch.outcomes, strict=True):
             if outcome.device_id is not None:
-                newest = max((row.time_us for row in outcome.rows), default=None)
-                self.activity.note(outcome.device_id, message.received_us, newest)
+                self.activity.note(outcome.device_id, message.received_us, outcome.newest_time_us())
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self.conn is None or self.conn.closed:
@@ -295,8 +294,9 @@ class Writer(threading.Thread):
         for outcome in batch.outcomes:
             s.not_retained.inc(outcome.not_retained)
             rejected.update(outcome.rejected_readings)
-            if outcome.rows:
-                s.delay.observe(max(0.0, (committed_us - outcome.rows[0].time_us) / 1_000_000))
+            first = outcome.first_time_us()
+            if first is not None:
+                s.delay.observe(max(0.0, (committed_us - first) / 1_000_000))
         for reason, count in rejected.items():
             s.rejected.labels(reason).inc(count)
         for record in batch.quarantine:

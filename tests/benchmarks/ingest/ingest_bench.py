@@ -224,11 +224,11 @@ def _copy_ceiling(settings: Settings, total: int) -> float:
     with db.connect(settings) as conn:
         metrics = queries.list_metric_devices(conn)
         rows = [
-            queries.StoredReading(
-                time=start.replace(microsecond=n % 1_000_000),
-                device_id=metric.device_id,
-                metric_id=metric.metric_id,
-                value=float(n % 400),
+            (
+                start.replace(microsecond=n % 1_000_000),
+                metric.device_id,
+                metric.metric_id,
+                n % 400.0,
             )
             for n in range(total)
             for metric in metrics[(n % (len(metrics) // 4)) * 4 :][:4]
