@@ -7,6 +7,8 @@ LL     := $(VENV)/bin/lamplighter
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
+# pytest workers: each starts its own PostgreSQL and Mosquitto; a test file stays on one worker.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint install venv assets services-stop clean
 
@@ -14,7 +16,7 @@ run: install venv assets
 	$(LL) up
 
 test: install venv assets
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

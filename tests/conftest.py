@@ -1,7 +1,8 @@
 """The test session's real stack: its own PostgreSQL (with TimescaleDB) and Mosquitto.
 
-Both start once per session on free loopback ports, in a temporary directory, through the same
-code that `lamplighter services start` uses, and stop at the end even when tests fail. A second
+Both start once per session (once per pytest-xdist worker) on free loopback ports, in a
+temporary directory, through the same code that `lamplighter services start` uses, and stop at
+the end even when tests fail. A second
 Mosquitto, which requires a user name and password, starts for the tests that need one.
 
 Each test that needs a database gets one of its own, created and dropped around it:

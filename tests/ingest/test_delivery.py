@@ -47,13 +47,25 @@ def load_messages(prefix: str, devices: list[str], total: int) -> list[Publicati
 
 
 class PacedPublisher(threading.Thread):
-    """Publish messages at about `rate` per second on a thread, so a test can act mid-publish."""
+    """Publish messages at about `rate` per second on a thread, so a test can act mid-publish.
 
-    def __init__(self, settings: Settings, messages: list[Publication], rate: float):
+    With `hold_after`, it stops after that many messages until `resume` is set, so a test's
+    action comes in the middle of the publish however slow or busy the machine is.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        messages: list[Publication],
+        rate: float,
+        hold_after: int | None = None,
+    ):
         super().__init__(daemon=True)
         self.settings, self.messages, self.rate = settings, messages, rate
+        self.hold_after = hold_after
         self.error: BaseException | None = None
         self.finished = threading.Event()
+        self.resume = threading.Event()
 
     def run(self) -> None:
         url = urlsplit(self.settings.mqtt_url)
@@ -62,6 +74,10 @@ class PacedPublisher(threading.Thread):
             with LoadPublisher(url.hostname or "", url.port or 1883, f"paced-{id(self)}") as pub:
                 started = time.monotonic()
                 for n, start in enumerate(range(0, len(self.messages), chunk)):
+                    if self.hold_after is not None and start >= self.hold_after:
+                        if not self.resume.wait(120):
+                            raise RuntimeError("the test never resumed the publisher")
+                        self.hold_after, started = None, time.monotonic() - n * chunk / self.rate
                     pub.publish(self.messages[start : start + chunk])
                     time.sleep(max(0.0, started + (n + 1) * chunk / self.rate - time.monotonic()))
                 if not pub.wait_acked(120):
@@ -119,18 +135,30 @@ def interrupt_mid_publish(
 ) -> tuple[PacedPublisher, int]:
     """Start an ingester and a publish of `total` messages; once a fifth of the readings are
     stored, and while the publish goes on, `interrupt(ingester)`. The publisher and the number
-    of readings stored by then."""
+    of readings stored by then.
+
+    The publisher holds after half the messages until the interruption, so that the other half
+    is still to come however slow the ingester is on a busy machine.
+    """
     devices = load_register(settings, 200)
     config_file = ingester_config(scratch, settings, prefix)
     first = IngesterProcess(config_file, free_port(), prefix, scratch / "first.log").start()
-    first.wait_subscribed()
-    publisher = PacedPublisher(settings, load_messages(prefix, devices, total), 10_000)
-    publisher.start()
-    expected = total * READINGS_PER_MESSAGE
-    wait_until(lambda: stored_readings(settings) >= expected // 5, timeout=60,
-               what="a fifth of the readings")  # fmt: skip
-    assert not publisher.finished.is_set(), "the interruption must come in the middle"
-    interrupt(first)
+    publisher = PacedPublisher(
+        settings, load_messages(prefix, devices, total), 10_000, hold_after=total // 2
+    )
+    try:
+        first.wait_subscribed()
+        publisher.start()
+        expected = total * READINGS_PER_MESSAGE
+        wait_until(lambda: stored_readings(settings) >= expected // 5, timeout=60,
+                   what="a fifth of the readings")  # fmt: skip
+        assert not publisher.finished.is_set(), "the interruption must come in the middle"
+        interrupt(first)
+    except BaseException:
+        first.stop()
+        raise
+    finally:
+        publisher.resume.set()
     return publisher, stored_readings(settings)
 
 
