@@ -1,9 +1,9 @@
 """The database's connection lifecycle: connections, the pool, transactions and migrations.
 
-Views, jobs and the ingester never open connections of their own; they come here.
-Migrations are the numbered SQL files in `register/migrations/`, applied in order, each in its
-own transaction, and recorded in `schema_migrations` with a checksum so that an edited migration
-is noticed instead of silently skipped.
+Views, jobs and the ingester never open connections of their own; they come here. Migrations
+are the numbered SQL files in `register/platform/migrations/`, applied in order, each in its own
+transaction, and recorded in `schema_migrations` with a checksum so that an edited migration is
+noticed instead of silently skipped.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class DatabaseError(Exception):
 
 
 def connect(settings: Settings, **kwargs: Any) -> psycopg.Connection[Any]:
-    """Open one connection, for the command line and the scheduled jobs."""
+    """Open one connection, for the command line, the jobs and the ingester's own threads."""
     try:
         return psycopg.connect(
             settings.database_url, connect_timeout=settings.database.connect_timeout, **kwargs
@@ -115,7 +115,7 @@ class MigrationState:
 def available_migrations() -> list[Migration]:
     """The migration files shipped with the package, in version order."""
     found = []
-    for entry in resources.files("register.migrations").iterdir():
+    for entry in resources.files("register.platform.migrations").iterdir():
         match = MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
