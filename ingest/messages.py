@@ -2,9 +2,9 @@
 what is stored, and why something was refused.
 
 A `Message` is all the MQTT callback builds, so it is kept small and frozen. Parsing happens
-later, in the writer thread, a whole batch at a time. The records made per reading or per
-message, or handed to a binary COPY, are `NamedTuple`s: as cheap to make as a record can be,
-and still tuples, which is what COPY's `write_row` takes.
+later, in the writer thread, a whole batch at a time. The records made per message are
+`NamedTuple`s, as cheap to make as a named record can be; a reading on its way to COPY is a plain
+tuple (`StagedReading`, below, says why).
 """
 
 from __future__ import annotations

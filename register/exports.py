@@ -37,6 +37,7 @@ import psycopg
 from marshmallow import Schema, fields
 
 from register import periods
+from register.platform import db
 from register.queries import Conn, registry
 from register.queries import exports as queries
 from register.schemas import DeviceSchema, MetricSchema, Retention
@@ -118,8 +119,7 @@ def store_missing_rows(conn: Conn) -> int:
     device changed meanwhile makes it store none (logged): exports encode them on the fly, and
     the next run stores them."""
     try:
-        with conn.transaction():
-            queries.read_one_snapshot(conn)
+        with db.snapshot(conn):
             missing = queries.list_devices_without_export(conn, LAYOUT)
             stored = store_rows(conn, missing, replace_current=False) if missing else 0
     except psycopg.errors.SerializationFailure:

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -36,7 +37,7 @@ from register.platform.config import Settings
 from register.platform.config.toml import write_toml
 from register.stack import embedded
 from register.stack.mosquitto import find_mosquitto
-from register.stack.runtime import RunAs, accepts_connections, free_port, wait_until
+from register.stack.runtime import RunAs, accepts_connections, free_port
 
 
 def write_stack_config(directory: Path, **services: object) -> Path:
@@ -143,8 +144,10 @@ def password_broker(settings: Settings) -> Iterator[PasswordBroker]:
             extra_groups=[] if run_as.name else None,
         )
     try:
-        if not wait_until(lambda: accepts_connections("127.0.0.1", broker.port), 15):
-            pytest.fail(f"the password broker did not start: {log_path.read_text()}")
+        wait_until(
+            lambda: accepts_connections("127.0.0.1", broker.port),
+            what=f"the password broker to start (its log: {log_path})",
+        )
         yield broker
     finally:
         process.terminate()
@@ -208,7 +211,7 @@ def migrated_template(settings: Settings) -> str:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
             (MIGRATED_TEMPLATE,),
         )
-        wait_for(
+        wait_until(
             lambda: (
                 not admin.execute(
                     "SELECT 1 FROM pg_stat_activity WHERE datname = %s", (MIGRATED_TEMPLATE,)
@@ -227,12 +230,15 @@ def migrated_settings(settings: Settings, migrated_template: str) -> Iterator[Se
         yield migrated
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float = 15.0, what: str) -> None:
-    """Poll until `condition()` is truthy; fail the test after `timeout` seconds."""
+def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, what: str = "") -> Any:
+    """Poll until `condition()` is truthy; its value. Fails the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while True:
+        value = condition()
+        if value:
+            return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or condition}")
         time.sleep(0.05)
 
 

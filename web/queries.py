@@ -187,11 +187,6 @@ def list_reading_buckets(
     )
 
 
-def read_one_snapshot(conn: Conn) -> None:
-    """Make the transaction just begun read one snapshot of the database throughout, read-only."""
-    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-
-
 def get_register_version(conn: Conn) -> tuple[int, int, datetime | None]:
     """What changes whenever the register does, since every change writes an audit event: how
     many events there are (which also counts one that commits after a newer one), the newest

@@ -85,6 +85,18 @@ def transaction(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[An
         yield conn
 
 
+@contextmanager
+def snapshot(
+    conn: psycopg.Connection[Any], *, read_only: bool = False
+) -> Iterator[psycopg.Connection[Any]]:
+    """Run a block in one transaction that reads one snapshot of the database throughout
+    (REPEATABLE READ); a write that conflicts with a concurrent change raises
+    SerializationFailure. Begin it outside any transaction."""
+    with conn.transaction():
+        queries.begin_snapshot(conn, read_only=read_only)
+        yield conn
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int

@@ -92,3 +92,9 @@ def create_database(conn: Conn, name: str, owner: str) -> None:
             psycopg.sql.Identifier(name), psycopg.sql.Identifier(owner)
         )
     )
+
+
+def begin_snapshot(conn: Conn, *, read_only: bool) -> None:
+    """Make the transaction just begun read one snapshot of the database throughout."""
+    mode = ", READ ONLY" if read_only else ""
+    conn.execute(f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ{mode}")

@@ -61,11 +61,6 @@ def upsert_export_rows(
         conn.execute("TRUNCATE device_exports_staging")
 
 
-def read_one_snapshot(conn: Conn) -> None:
-    """Make the transaction just begun read one snapshot of the database throughout."""
-    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-
-
 def list_devices_without_export(conn: Conn, layout: int) -> list[int]:
     """Ids of devices whose stored export row is missing, of another layout, or older than the
     device."""

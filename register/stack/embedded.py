@@ -6,17 +6,17 @@ the way down, so nothing that needs the database runs without it.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 
 from register.platform.config import Settings
 from register.stack.mosquitto import EmbeddedMosquitto
 from register.stack.postgres import EmbeddedPostgres
-from register.stack.runtime import RunAs, ServiceError
+from register.stack.runtime import RunAs, ServiceError, ServiceStatus
 
 __all__ = [
     "ServiceError",
@@ -30,13 +30,10 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ServiceState:
-    name: str
-    running: bool
-    pid: int | None
-    address: str
-    data_dir: Path
-    detail: str
+class ServiceState(ServiceStatus):
+    """A service's status, with its name and whether this command just started or stopped it."""
+
+    name: str = ""
     changed: bool = False
 
 
@@ -49,7 +46,7 @@ def _state(
     service: EmbeddedPostgres | EmbeddedMosquitto, run_as: RunAs, changed: bool
 ) -> ServiceState:
     s = service.status(run_as)
-    return ServiceState(service.name, s.running, s.pid, s.address, s.data_dir, s.detail, changed)
+    return ServiceState(**dataclasses.asdict(s), name=service.name, changed=changed)
 
 
 def start(settings: Settings) -> list[ServiceState]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from register.platform.config import Settings
 from register.stack.runtime import (
     RunAs,
     ServiceError,
+    ServiceStatus,
     accepts_connections,
     grant_reach,
     process_alive,
@@ -32,15 +32,6 @@ from register.stack.runtime import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class MosquittoStatus:
-    running: bool
-    pid: int | None
-    address: str
-    data_dir: Path
-    detail: str
 
 
 class EmbeddedMosquitto:
@@ -70,12 +61,12 @@ class EmbeddedMosquitto:
             return pid
         return None
 
-    def status(self, run_as: RunAs) -> MosquittoStatus:
+    def status(self, run_as: RunAs) -> ServiceStatus:
         pid = self._pid()
         if pid is not None:
-            return MosquittoStatus(True, pid, self.address, self.persistence, "")
+            return ServiceStatus(True, pid, self.address, self.persistence, "")
         detail = "stopped" if self.conf.exists() else "not created yet"
-        return MosquittoStatus(False, None, self.address, self.persistence, detail)
+        return ServiceStatus(False, None, self.address, self.persistence, detail)
 
     def start(self, run_as: RunAs) -> bool:
         """Write the config and start the broker; False when it was already running."""

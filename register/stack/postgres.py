@@ -16,7 +16,6 @@ import logging
 import re
 import secrets
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -26,6 +25,7 @@ from register.platform.config import Settings
 from register.stack.runtime import (
     RunAs,
     ServiceError,
+    ServiceStatus,
     accepts_connections,
     grant_reach,
     require_free_port,
@@ -37,15 +37,6 @@ log = logging.getLogger(__name__)
 SUPERUSER = "lamplighter"
 DATABASE = "lamplighter"
 CONF_NAME = "lamplighter.conf"
-
-
-@dataclass(frozen=True)
-class PostgresStatus:
-    running: bool
-    pid: int | None
-    address: str
-    data_dir: Path
-    detail: str
 
 
 class EmbeddedPostgres:
@@ -72,15 +63,15 @@ class EmbeddedPostgres:
     def initialised(self) -> bool:
         return (self.data / "PG_VERSION").exists()
 
-    def status(self, run_as: RunAs) -> PostgresStatus:
+    def status(self, run_as: RunAs) -> ServiceStatus:
         """Whether the cluster's server runs, and with which pid."""
         if not self.initialised():
-            return PostgresStatus(False, None, self.address, self.data, "not created yet")
+            return ServiceStatus(False, None, self.address, self.data, "not created yet")
         code, output = self._pg(run_as, "pg_ctl", "status", "-D", str(self.data))
         match = re.search(r"PID: (\d+)", output)
         if code == 0 and match:
-            return PostgresStatus(True, int(match[1]), self.address, self.data, "")
-        return PostgresStatus(False, None, self.address, self.data, "stopped")
+            return ServiceStatus(True, int(match[1]), self.address, self.data, "")
+        return ServiceStatus(False, None, self.address, self.data, "stopped")
 
     def start(self, run_as: RunAs) -> bool:
         """Create the cluster if needed and start it; False when it was already running."""

@@ -29,6 +29,18 @@ class ServiceError(Exception):
 
 
 @dataclass(frozen=True)
+class ServiceStatus:
+    """Whether a local service runs, its pid, where it listens, where its data is, and a word
+    on why it does not run."""
+
+    running: bool
+    pid: int | None
+    address: str
+    data_dir: Path
+    detail: str
+
+
+@dataclass(frozen=True)
 class RunAs:
     """Who the services run as: the current user, or `name` when the current user is root."""
 

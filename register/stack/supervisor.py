@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from register.platform.cli import command_modules
 from register.platform.config import Settings
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ class Child:
 
 def declared_processes(settings: Settings) -> list[tuple[str, list[str]]]:
     """The processes the commands declare for these settings, as (name, lamplighter arguments)."""
-    from register.platform.cli import command_modules  # noqa: PLC0415 - the table imports us
-
     found = []
     for module in command_modules():
         declare = getattr(module, "process", None)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -24,7 +23,7 @@ from ingest.service import Ingester
 from ingest.settings import SourceSettings
 from register.platform import db
 from register.platform.config import Settings
-from tests.conftest import PasswordBroker
+from tests.conftest import PasswordBroker, wait_until
 from tests.register.factories import add_device
 
 DEV_EUI = "70B3D57ED0000001"
@@ -114,18 +113,6 @@ def ingester(ingest_settings: Settings) -> Iterator[Ingester]:
         yield running
     finally:
         running.stop()
-
-
-def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, what: str = "") -> Any:
-    """Poll until `condition()` is truthy; its value. Fails the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what or condition}")
-        time.sleep(0.05)
 
 
 def publish(settings: Settings, messages: list[tuple[str, bytes]]) -> None:

@@ -10,9 +10,11 @@ import pytest
 
 from ingest import reasons
 from ingest.checks import check_message
+from ingest.formats import PARSERS
 from ingest.formats import native as native_format
 from ingest.formats import senml as senml_format
 from ingest.messages import Rejected
+from ingest.settings import DEFAULT_TOPICS, PAYLOAD_FORMATS
 from ingest.units import conversion
 from tests.ingest.samples import (
     CHIRPSTACK_TOPIC,
@@ -547,3 +549,7 @@ def test_units_devices_make_up_are_not_remembered() -> None:
     for n in range(50):
         native({"no2": {"value": 1, "unit": f"made-up-{n}"}})
     assert conversion.cache_info().currsize == before
+
+
+def test_every_payload_format_has_a_parser_a_setting_and_a_default_topic() -> None:
+    assert list(PARSERS) == list(PAYLOAD_FORMATS) == list(DEFAULT_TOPICS)

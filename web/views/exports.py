@@ -24,6 +24,7 @@ from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response
 
 from register import exports
+from register.platform import db
 from register.queries import Conn
 from web import database, queries
 
@@ -64,8 +65,7 @@ blueprint.record_once(lambda state: state.app.extensions.setdefault(EXTENSION, _
 
 
 def current_version(conn: Conn) -> Version:
-    """The register's version, in a transaction that then reads the same snapshot throughout."""
-    queries.read_one_snapshot(conn)
+    """The register's version (read in the snapshot that the body is then read in)."""
     return Version(*queries.get_register_version(conn))
 
 
@@ -94,7 +94,7 @@ def body(conn: Conn, fmt: str, version: Version) -> bytes:
 
 
 def _download(fmt: str) -> Response:
-    with database.connection() as conn, conn.transaction():
+    with database.connection() as conn, db.snapshot(conn, read_only=True):
         version = current_version(conn)
         response = Response(mimetype=MEDIA_TYPES[fmt])
         response.set_etag(version.etag(fmt))

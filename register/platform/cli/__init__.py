@@ -3,8 +3,8 @@
 Each command is a module with `add_parser(subcommands)`; a command that `lamplighter up` runs
 as a long-lived process also has `process(settings)`, which gives its arguments (or None when it
 should not run). The table names every such module, so a plain checkout has every command:
-nothing is found through installed entry points. The modules import little at the top, so that
-`lamplighter --help` stays fast, and import their package's working code when they run.
+nothing is found through installed entry points. The long-running commands (`ingest`,
+`simulate`, `web`) import their package's working code only when they run.
 """
 
 from __future__ import annotations

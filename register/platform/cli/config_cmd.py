@@ -1,4 +1,5 @@
-"""`lamplighter config show`: the settings in force, where each came from, secrets masked."""
+"""`lamplighter config show` (the settings in force, where each came from, secrets masked) and
+`lamplighter config example` (config.example.toml, made from the settings table)."""
 
 from __future__ import annotations
 
@@ -110,12 +111,12 @@ EXAMPLE_HEADER = """\
 SOURCES_HELP = """\
 # MQTT sources: one [[mqtt.sources]] table per broker connection and payload format. Keys:
 #   name      a short unique name, used in logs and metrics
-#   format    native | senml | ttn | chirpstack
+#   format    {formats}
 #   topics    topic filters; empty means the format's default topic
 #   url, username, password   the broker, when it is not the [mqtt] one above
 # Sources are set in this file only (not in the environment); their broker settings fall back to
-# [mqtt], whose LAMPLIGHTER_MQTT_* variables do apply. With no [[mqtt.sources]] at all, these
-# four are used:
+# [mqtt], whose LAMPLIGHTER_MQTT_* variables do apply. With no [[mqtt.sources]] at all, one
+# for each format is used:
 """
 
 
@@ -135,7 +136,8 @@ def example_text() -> str:
             )
         if section == "mqtt":
             out.append("")
-            out.append(SOURCES_HELP.rstrip())
+            formats = " | ".join(source.format for source in defaults.mqtt.sources)
+            out.append(SOURCES_HELP.format(formats=formats).rstrip())
             for source in defaults.mqtt.sources:
                 out.append("#\n# [[mqtt.sources]]")
                 for key in ("name", "format", "topics"):

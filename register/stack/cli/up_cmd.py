@@ -1,9 +1,9 @@
 """`lamplighter up`: the whole stack in the foreground until Ctrl-C.
 
-With the embedded default it starts the local services, applies migrations and stores any
-missing export rows (as `db upgrade` does), then supervises every process the installed
-packages declare. Ctrl-C stops the processes, and the local services too when `up` was the one
-that started them.
+With the embedded default it starts the local services, applies migrations and runs the jobs
+that follow them (as `db upgrade` does), seeds the demo into an empty register, then supervises
+every process that the command line's commands declare (`process()`). Ctrl-C stops the
+processes, and the local services too when `up` was the one that started them.
 """
 
 from __future__ import annotations
