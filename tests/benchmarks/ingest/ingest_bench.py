@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 import orjson
 
 from ingest import queries
-from ingest.publisher import Publication
 from register.platform import db
 from register.platform.config import Settings
 from register.stack.runtime import free_port
@@ -59,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 _last_stamp = 0.0
 
 
-def messages(prefix: str, devices: list[str], count: int, start: int = 0) -> list[Publication]:
+def messages(
+    prefix: str, devices: list[str], count: int, start: int = 0
+) -> list[tuple[str, bytes]]:
     """`count` native messages, 4 readings each, stamped now, from the devices in turn.
 
     Stamps are now plus a microsecond per message, and never go back, so that no two messages
@@ -73,7 +74,7 @@ def messages(prefix: str, devices: list[str], count: int, start: int = 0) -> lis
         device = devices[n % len(devices)]
         readings = {key: round(10 + (n * (i + 3)) % 400 / 10, 1) for i, key in enumerate(METRICS)}
         body = {"time": round(now + offset / 1_000_000, 6), "readings": readings}
-        out.append(Publication(f"{prefix}/bench/{device}/up", orjson.dumps(body)))
+        out.append((f"{prefix}/bench/{device}/up", orjson.dumps(body)))
     return out
 
 
