@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -44,9 +44,14 @@ def status_of(path: Path) -> dict[str, dict[str, object]]:
     return {s["name"]: s for s in json.loads(result.stdout)}
 
 
-def mqtt_client(client_id: str, settings: Settings) -> mqtt.Client:
-    """A connected MQTT v5 client with a persistent session, its network loop running."""
+def mqtt_client(
+    client_id: str, settings: Settings, on_message: Callable[..., None] | None = None
+) -> mqtt.Client:
+    """A connected MQTT v5 client with a persistent session, its network loop running.
+    `on_message` is set before connecting, so it also hears what the session kept."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if on_message is not None:
+        client.on_message = on_message
     properties = Properties(PacketTypes.CONNECT)
     properties.SessionExpiryInterval = 3600
     client.connect(
@@ -86,17 +91,7 @@ def receive_queued(settings: Settings) -> list[bytes]:
         received.append(message.payload)
         arrived.set()
 
-    subscriber = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="keeper", protocol=mqtt.MQTTv5)
-    subscriber.on_message = on_message
-    properties = Properties(PacketTypes.CONNECT)
-    properties.SessionExpiryInterval = 3600
-    subscriber.connect(
-        settings.services.host,
-        settings.services.mqtt_port,
-        clean_start=False,
-        properties=properties,
-    )
-    subscriber.loop_start()
+    subscriber = mqtt_client("keeper", settings, on_message)
     arrived.wait(10)
     close(subscriber)
     return received
