@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from register import jobs
+from register.jobs import catalogue
 from register.platform.config import Settings
 from register.queries import Conn
 from tests.register.test_imports import seed
@@ -15,9 +15,9 @@ def test_the_jobs_after_an_upgrade_store_missing_export_rows_once(
     with conn.transaction():
         conn.execute("DELETE FROM device_exports")
     conn.commit()  # a job runs outside any transaction, as the commands run it
-    assert jobs.run_after_upgrade(conn, migrated_settings) == [
+    assert catalogue.run_after_upgrade(conn, migrated_settings) == [
         "stored the export rows of 4 devices"
     ]
     with conn.transaction():
         assert conn.execute("SELECT count(*) FROM device_exports").fetchone() == (4,)
-    assert jobs.run_after_upgrade(conn, migrated_settings) == []
+    assert catalogue.run_after_upgrade(conn, migrated_settings) == []

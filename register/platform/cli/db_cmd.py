@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from register import jobs
+from register.jobs import catalogue
 from register.platform import db
 from register.platform.config import Settings
 
@@ -32,7 +32,7 @@ def add_parser(commands: Any) -> None:
 def run_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     with db.connect(settings) as conn:
         applied = db.upgrade(conn)
-        done = jobs.run_after_upgrade(conn, settings)
+        done = catalogue.run_after_upgrade(conn, settings)
         total = len(db.available_migrations())
         version = db.timescaledb_version(conn)
     for migration in applied:

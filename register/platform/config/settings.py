@@ -2,7 +2,8 @@
 
 Each package declares its own section with `fields.setting()` (a default, one line of help and
 a value check): `[database]` here, `[services]` in `register/stack/settings.py`, `[mqtt]` and
-`[ingest]` in `ingest/settings.py`, `[web]` in `web/settings.py`. `config.example.toml`,
+`[ingest]` in `ingest/settings.py`, `[web]` in `web/settings.py`, `[jobs]` in
+`register/jobs/settings.py`. `config.example.toml`,
 `lamplighter config show` and the environment variable names are all derived from this table.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.settings import IngestSettings, MqttSettings
+from register.jobs.settings import JobsSettings
 from register.platform.config.fields import at_least_one, setting, url_check
 from register.stack.settings import ServicesSettings
 from web.settings import WebSettings
@@ -43,6 +45,7 @@ class Settings:
     mqtt: MqttSettings = dataclasses.field(default_factory=MqttSettings)
     ingest: IngestSettings = dataclasses.field(default_factory=IngestSettings)
     web: WebSettings = dataclasses.field(default_factory=WebSettings)
+    jobs: JobsSettings = dataclasses.field(default_factory=JobsSettings)
     services: ServicesSettings = dataclasses.field(default_factory=ServicesSettings)
     # Not settings: where the values came from, for `config show` and path resolution.
     base_dir: Path = dataclasses.field(default_factory=Path.cwd, compare=False)

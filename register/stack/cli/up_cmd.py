@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from register import jobs
+from register.jobs import catalogue
 from register.cli.demo_cmd import seed_if_empty
 from register.platform import db
 from register.platform.config import Settings
@@ -42,7 +42,7 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
         with db.connect(settings) as conn:
             for migration in db.upgrade(conn):
                 print(f"applied migration {migration.version:04d}_{migration.name}")
-            for line in jobs.run_after_upgrade(conn, settings):
+            for line in catalogue.run_after_upgrade(conn, settings):
                 print(line)
         if args.no_demo:
             # No demo register, so nothing to simulate either.
