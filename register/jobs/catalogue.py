@@ -14,6 +14,7 @@ from register.jobs.export_rows import store_export_rows
 from register.jobs.outcome import Outcome
 from register.jobs.quarantine import purge_quarantine
 from register.jobs.retention import enforce_retention
+from register.jobs.settings import JobsSettings
 from register.jobs.silence import mark_silent
 from register.platform.config import Settings
 from register.queries import Conn
@@ -25,14 +26,12 @@ class Job:
     run: Callable[[Conn, Settings], Outcome]
     # What it keeps true, for the public system page.
     purpose: str
-    # The `[jobs]` setting that holds its interval in seconds; None for a job not scheduled.
-    interval_setting: str | None = None
+    # Its interval in seconds, from the `[jobs]` settings; None for a job not scheduled.
+    every: Callable[[JobsSettings], float] | None = None
 
     def interval(self, settings: Settings) -> float | None:
         """Seconds between runs, or None when the job is not scheduled."""
-        if self.interval_setting is None:
-            return None
-        return float(getattr(settings.jobs, self.interval_setting))
+        return None if self.every is None else float(self.every(settings.jobs))
 
 
 SCHEDULED = (
@@ -40,26 +39,26 @@ SCHEDULED = (
         "enforce_retention",
         enforce_retention,
         "Deletes every reading older than its metric's declared retention.",
-        "retention_interval",
+        lambda jobs: jobs.retention_interval,
     ),
     Job(
         "mark_silent",
         mark_silent,
         "Marks devices that have not reported for several of their declared intervals.",
-        "silence_interval",
+        lambda jobs: jobs.silence_interval,
     ),
     Job(
         "purge_quarantine",
         purge_quarantine,
         "Deletes refused messages once they are older than the days quarantine keeps them.",
-        "quarantine_interval",
+        lambda jobs: jobs.quarantine_interval,
     ),
     Job(
         "compliance",
         compute_compliance,
         "Measures each metric's oldest stored reading against its retention, and counts "
         "refused data.",
-        "compliance_interval",
+        lambda jobs: jobs.compliance_interval,
     ),
 )
 

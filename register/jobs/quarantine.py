@@ -29,7 +29,5 @@ def purge_quarantine(conn: Conn, settings: Settings) -> Outcome:
         deleted += batch
         if batch < BATCH:
             break
-    summary = (
-        f"{deleted:,} refused messages older than {keep_days} days deleted" if deleted else ""
-    )
+    summary = f"{deleted:,} refused messages older than {keep_days} days deleted" if deleted else ""
     return Outcome(deleted, summary, {"deleted": deleted, "older_than": older_than.isoformat()})

@@ -36,9 +36,8 @@ class Run:
     @property
     def line(self) -> str:
         """The run in one line, for the command line and the log."""
-        if self.error is not None:
+        if self.error is not None or self.outcome is None:
             return f"{self.job} failed after {self.seconds:.1f} s: {self.error}"
-        assert self.outcome is not None
         said = self.outcome.summary or "nothing to do"
         return f"{self.job}: {said} ({self.seconds:.1f} s)"
 
@@ -58,7 +57,7 @@ def run(conn: Conn, settings: Settings, job: Job) -> Run:
         outcome = job.run(conn, settings)
     except psycopg.OperationalError:
         raise
-    except Exception as failure:  # noqa: BLE001 - any job error is recorded, never fatal
+    except Exception as failure:  # any job error is recorded, never fatal
         conn.rollback()
         error = _one_line(failure)
         log.exception("job %s failed", job.name)

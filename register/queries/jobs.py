@@ -81,3 +81,14 @@ def list_retention_deletions(conn: Conn, run_id: int) -> dict[tuple[int, int], i
         (run_id,),
     ).fetchall()
     return {(device_id, metric_id): deleted for device_id, metric_id, deleted in rows}
+
+
+def try_lock(conn: Conn, key: int) -> bool:
+    """Take a session-level advisory lock if it is free; True when this session now holds it."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+    return bool(row and row[0])
+
+
+def ping(conn: Conn) -> None:
+    """A round trip to the server: raises when the connection is lost."""
+    conn.execute("SELECT 1")

@@ -22,7 +22,8 @@ def purge_quarantine_batch(conn: Conn, older_than: datetime, limit: int) -> int:
             SELECT (received_at AT TIME ZONE 'UTC')::date, device_id, reason, count(*)
             FROM gone WHERE device_id IS NOT NULL
             GROUP BY 1, 2, 3
-            ON CONFLICT (day, device_id, reason) DO UPDATE SET refused = r.refused + EXCLUDED.refused
+            ON CONFLICT (day, device_id, reason)
+                DO UPDATE SET refused = r.refused + EXCLUDED.refused
         )
         SELECT count(*) FROM gone
         """,

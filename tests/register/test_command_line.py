@@ -32,17 +32,23 @@ def test_every_package_s_commands_are_on_the_command_line() -> None:
         "ingest",
         "simulate",
         "web",
+        "jobs",
         "bench",
     ]
 
 
-def test_up_runs_the_ingester_the_web_and_on_the_embedded_broker_the_simulator() -> None:
+def test_up_runs_the_ingester_the_web_the_jobs_and_on_the_embedded_broker_the_simulator() -> None:
     embedded = Settings()
-    assert [name for name, _ in declared_processes(embedded)] == ["ingest", "simulate", "web"]
+    assert [name for name, _ in declared_processes(embedded)] == [
+        "ingest",
+        "simulate",
+        "web",
+        "jobs",
+    ]
     real_broker = dataclasses.replace(
         embedded, mqtt=dataclasses.replace(embedded.mqtt, url="mqtt://broker.example:1883")
     )
-    assert [name for name, _ in declared_processes(real_broker)] == ["ingest", "web"]
+    assert [name for name, _ in declared_processes(real_broker)] == ["ingest", "web", "jobs"]
 
 
 def test_bench_names_its_benchmarks_and_finds_them_in_the_checkout() -> None:

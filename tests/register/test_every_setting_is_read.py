@@ -20,6 +20,7 @@ NOT_READERS = (
     "ingest/settings.py",
     "web/settings.py",
     "register/stack/settings.py",
+    "register/jobs/settings.py",
 )
 
 

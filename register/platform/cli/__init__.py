@@ -33,6 +33,7 @@ COMMANDS = (
     "ingest.cli.ingest_cmd",
     "ingest.cli.simulate_cmd",
     "web.cli.web_cmd",
+    "register.cli.jobs_cmd",
     "register.platform.cli.bench_cmd",
 )
 EXIT_CONFIG_ERROR = 2

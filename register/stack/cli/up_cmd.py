@@ -12,8 +12,8 @@ import argparse
 import dataclasses
 from typing import Any
 
-from register.jobs import catalogue
 from register.cli.demo_cmd import seed_if_empty
+from register.jobs import catalogue
 from register.platform import db
 from register.platform.config import Settings
 from register.stack import embedded
