@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from flask.testing import FlaskClient
 
 from register import devices
@@ -9,6 +12,8 @@ from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import ADMIN, add_device
 from tests.web.samples import add_camera
+from web.app import create_app
+from web.database import EXTENSION
 
 
 def test_an_organisation_page_sums_up_its_devices(
@@ -56,18 +61,42 @@ def test_the_about_page_says_what_is_enforced(client: FlaskClient) -> None:
     html = client.get("/about").get_data(as_text=True)
     for heading in (
         "Data the register does not declare is never stored",
-        "How long data is kept is declared, and checked in the open",
+        "Data is deleted when its declared retention ends",
+        "A device that stops reporting is shown as not reporting",
         "Every change is public",
         "Personal data is marked, and never published",
         "Nothing is lost",
     ):
         assert f"<h2>{heading}</h2>" in html
-    # No job deletes stored readings or refused messages yet, so no page may say one does.
+    assert '<a href="/system">the system page</a>' in html
     footer = html[html.index("<footer") :]
-    for promise in ("scheduled job", "every 15 minutes", "(7 days)", "deleted when"):
-        assert promise not in html, promise
-    assert "how long its data is kept against what it" in footer
+    assert "data is deleted when its declared retention ends" in footer
     twin = client.get("/about.json").get_json()
     first = twin["guarantees"][0]
     assert first["title"] == "Data the register does not declare is never stored"
-    assert "not yet deleted automatically" in twin["guarantees"][1]["how"]
+    # The defaults in force: retention every 15 minutes, refused messages kept 7 days.
+    assert "The job runs every 15 minutes" in twin["guarantees"][1]["how"]
+    assert "kept aside for 7 days" in first["how"]
+
+
+@pytest.mark.parametrize(
+    "jobs", [{"retention_interval": 600.0, "quarantine_keep_days": 3, "silence_factor": 2.5}]
+)
+def test_the_about_page_quotes_the_settings_in_force(
+    migrated_settings: Settings, jobs: dict[str, float]
+) -> None:
+    settings = dataclasses.replace(
+        migrated_settings, jobs=dataclasses.replace(migrated_settings.jobs, **jobs)
+    )
+    app = create_app(settings)
+    try:
+        said = {
+            g["id"]: g["how"] for g in app.test_client().get("/about.json").get_json()["guarantees"]
+        }
+    finally:
+        app.extensions[EXTENSION].close()
+    assert (
+        "no reading is kept longer than its retention plus 10 minutes" in said["retention_enforced"]
+    )
+    assert "kept aside for 3 days" in said["undeclared_data_refused"]
+    assert "for 2.5 times that interval" in said["silence_noticed"]

@@ -75,7 +75,7 @@ def test_the_search_works_without_javascript(browser: Browser, site: str) -> Non
 
 @pytest.mark.parametrize(
     "path", ["/", "/devices/camden-cam-0001", "/devices/camden-aq-0001", "/organisations/camden",
-             "/about", "/devices/camden-cam-0001/sign", "/api"],
+             "/about", "/system", "/devices/camden-cam-0001/sign", "/api"],
 )  # fmt: skip
 def test_axe_finds_no_accessibility_violations(page: Page, site: str, path: str) -> None:
     page.goto(site + path)
@@ -151,7 +151,7 @@ _FOCUSED = """() => {
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/devices/camden-cam-0001", "/organisations/camden", "/about", "/api"]
+    "path", ["/", "/devices/camden-cam-0001", "/organisations/camden", "/about", "/system", "/api"]
 )
 def test_every_control_is_reached_by_the_keyboard_with_a_visible_focus(
     page: Page, site: str, path: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template
 from werkzeug.wrappers import Response
 
 from web import database, guarantees, organisation_summary
@@ -34,13 +34,17 @@ def organisation_page(slug: str) -> str:
     return render_template("organisation.html", org=_summary(slug))
 
 
+def _guarantees() -> list[dict[str, str]]:
+    return guarantees.guarantees(current_app.config["LAMPLIGHTER_SETTINGS"])
+
+
 @blueprint.get("/about")
 def about() -> str:
     return render_template(
-        "about.html", introduction=guarantees.INTRODUCTION, guarantees=guarantees.GUARANTEES
+        "about.html", introduction=guarantees.INTRODUCTION, guarantees=_guarantees()
     )
 
 
 @blueprint.get("/about.json")
 def about_json() -> Response:
-    return jsonify({"introduction": guarantees.INTRODUCTION, "guarantees": guarantees.GUARANTEES})
+    return jsonify({"introduction": guarantees.INTRODUCTION, "guarantees": _guarantees()})
