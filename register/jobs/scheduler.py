@@ -59,9 +59,13 @@ class Scheduler:
         """Stand by or schedule, until `stopping` is set."""
         server = None
         if self.settings.jobs.metrics_port:
-            server = self.metrics.serve(
-                self.settings.jobs.metrics_host, self.settings.jobs.metrics_port
-            )
+            try:
+                server = self.metrics.serve(
+                    self.settings.jobs.metrics_host, self.settings.jobs.metrics_port
+                )
+            except OSError as error:
+                # The jobs matter more than their counters: run them anyway.
+                log.error("no metrics endpoint for Prometheus: %s", error)
         try:
             while not self.stopping.is_set():
                 lock_conn = self._take_lock()

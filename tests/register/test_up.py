@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -18,7 +20,16 @@ from register.platform import config
 from register.stack import embedded
 from register.stack.runtime import free_port
 from register.stack.supervisor import Supervisor
-from tests.conftest import make_stack_dir, run_cli, write_stack_config
+from tests.conftest import make_stack_dir, run_cli, wait_until, write_stack_config
+
+
+def fetch(url: str) -> str:
+    """The page's text, or '' while the server does not answer yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - local stack
+            return response.read().decode()  # type: ignore[no-any-return]
+    except OSError:
+        return ""
 
 
 def start_up(path: Path, *options: str) -> subprocess.Popen[str]:
@@ -26,6 +37,7 @@ def start_up(path: Path, *options: str) -> subprocess.Popen[str]:
     env["LAMPLIGHTER_CONFIG"] = str(path)
     # The ingester's Prometheus endpoint, on a port of its own rather than the default 9108.
     env["LAMPLIGHTER_INGEST_METRICS_PORT"] = str(free_port())
+    env["LAMPLIGHTER_JOBS_METRICS_PORT"] = str(free_port())
     env["LAMPLIGHTER_WEB_PORT"] = str(free_port())
     return subprocess.Popen(
         [sys.executable, "-m", "register.platform.cli", "up", *options],
@@ -65,7 +77,9 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
         output = read_until(process, "Press Ctrl-C to stop")
         assert "postgresql  started" in output and "mosquitto   started" in output
         assert "applied migration 0002_readings" in output
-        assert "Lamplighter is up (ingest, simulate, web)" in output
+        assert "Lamplighter is up (ingest, simulate, web, jobs)" in output
+        site = re.search(r"(http://\S+)/system ", output)
+        assert site, output
         # The demo is live: the simulator publishes and the ingester stores what it accepts.
         deadline = time.monotonic() + 60
         stored = 0
@@ -74,6 +88,16 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
             with psycopg.connect(settings.database_url) as conn:
                 stored = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
         assert stored > 0, "no readings arrived from the simulator"
+        home = wait_until(lambda: fetch(site[1] + "/"), timeout=60, what="the home page")
+        assert "Camden" in home
+        # The scheduler ran every job as soon as it started.
+        wait_until(
+            lambda: all(
+                job["last_run"] for job in json.loads(fetch(site[1] + "/system.json"))["jobs"]
+            ),
+            timeout=60,
+            what="every job's first run on /system",
+        )
         assert process.poll() is None, "up must stay in the foreground"
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0

@@ -55,7 +55,29 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
         names = ", ".join(name for name, _ in processes)
         Supervisor(processes, args.config).run(
             on_ready=lambda: print(
-                f"Lamplighter is up ({names}). Press Ctrl-C to stop.", flush=True
+                f"Lamplighter is up ({names}).\n{places_to_open(settings)}\nPress Ctrl-C to stop.",
+                flush=True,
             )
         )
     return 0
+
+
+def places_to_open(settings: Settings) -> str:
+    """The addresses to open once the stack is up, one per line."""
+    site = (settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}").rstrip(
+        "/"
+    )
+    places = [
+        (f"{site}/", "the register: find sensors on the map, open any device's card"),
+        (f"{site}/system", "the scheduled jobs: when each last ran and what it did"),
+        (f"{site}/about", "what Lamplighter guarantees, and how"),
+        (f"{site}/api", "API v1 and its OpenAPI document"),
+    ]
+    if settings.ingest.metrics_port:
+        metrics = f"http://{settings.ingest.metrics_host}:{settings.ingest.metrics_port}/metrics"
+        places.append((metrics, "the ingester's counters for Prometheus"))
+    if settings.jobs.metrics_port:
+        metrics = f"http://{settings.jobs.metrics_host}:{settings.jobs.metrics_port}/metrics"
+        places.append((metrics, "the jobs' counters for Prometheus"))
+    width = max(len(url) for url, _ in places)
+    return "Open:\n" + "\n".join(f"  {url:<{width}}  {what}" for url, what in places)
