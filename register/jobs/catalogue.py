@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from register.jobs.compliance import compute_compliance
 from register.jobs.export_rows import store_export_rows
+from register.jobs.history import prune_history
 from register.jobs.outcome import Outcome
 from register.jobs.quarantine import purge_quarantine
 from register.jobs.retention import enforce_retention
@@ -59,6 +60,12 @@ SCHEDULED = (
         "Measures each metric's oldest stored reading against its retention, and counts "
         "refused data.",
         lambda jobs: jobs.compliance_interval,
+    ),
+    Job(
+        "prune_history",
+        prune_history,
+        "Deletes the record of job runs once it is older than the days it is kept.",
+        lambda jobs: jobs.history_interval,
     ),
 )
 

@@ -33,6 +33,15 @@ class JobsSettings:
     quarantine_keep_days: int = setting(
         7, "Days a refused message is kept before purge_quarantine deletes it.", check=at_least_one
     )
+    history_interval: float = setting(
+        86400.0, "Seconds between runs of prune_history.", check=positive
+    )
+    history_days: int = setting(
+        7,
+        "Days the record of job runs (and of readings deleted per metric) is kept; each job's "
+        "latest run is always kept.",
+        check=at_least_one,
+    )
     retention_batch_rows: int = setting(
         50000, "Most readings one retention delete removes in one transaction.", check=at_least_one
     )

@@ -92,3 +92,26 @@ def try_lock(conn: Conn, key: int) -> bool:
 def ping(conn: Conn) -> None:
     """A round trip to the server: raises when the connection is lost."""
     conn.execute("SELECT 1")
+
+
+def list_runs_to_prune(conn: Conn, older_than: datetime, limit: int) -> list[int]:
+    """Runs that started before `older_than`, oldest first, except each job's latest run."""
+    rows = conn.execute(
+        """
+        SELECT id FROM job_runs r
+        WHERE started_at < %s
+          AND id <> (SELECT max(id) FROM job_runs l WHERE l.job = r.job)
+        ORDER BY id LIMIT %s
+        """,
+        (older_than, limit),
+    ).fetchall()
+    return [run_id for (run_id,) in rows]
+
+
+def delete_runs(conn: Conn, run_ids: list[int]) -> int:
+    """Delete these runs and what they recorded; how many records went, runs included."""
+    deletions = conn.execute(
+        "DELETE FROM retention_deletions WHERE run_id = ANY(%s)", (run_ids,)
+    ).rowcount
+    runs = conn.execute("DELETE FROM job_runs WHERE id = ANY(%s)", (run_ids,)).rowcount
+    return deletions + runs

@@ -134,3 +134,46 @@ def test_jobs_run_refuses_an_unknown_job(migrated_settings: Settings) -> None:
     said = run_cli("jobs", "run", "delete_everything")
     assert said.returncode == 2
     assert "invalid choice: 'delete_everything'" in said.stderr
+
+
+def test_prune_history_deletes_old_runs_and_their_records_but_keeps_each_jobs_latest_run(
+    conn: Conn, migrated_settings: Settings
+) -> None:
+    add_organisation(conn)
+    device_id = add_device(conn)
+    now = datetime.now(UTC)
+    with conn.transaction():
+        (metric_id,) = conn.execute(
+            "SELECT id FROM device_metrics WHERE device_id = %s LIMIT 1", (device_id,)
+        ).fetchone() or (None,)
+        for job, days_ago in [
+            ("enforce_retention", 9),
+            ("enforce_retention", 5),
+            ("enforce_retention", 1),
+            ("compliance", 30),  # its only run: kept
+        ]:
+            (run_id,) = conn.execute(
+                "INSERT INTO job_runs (job, started_at, finished_at, rows_affected)"
+                " VALUES (%s, %s, %s, 1) RETURNING id",
+                (job, now - timedelta(days=days_ago), now - timedelta(days=days_ago)),
+            ).fetchone() or (None,)
+            if job == "enforce_retention":
+                conn.execute(
+                    "INSERT INTO retention_deletions (run_id, device_id, metric_id, deleted)"
+                    " VALUES (%s, %s, %s, 1)",
+                    (run_id, device_id, metric_id),
+                )
+    jobs = dataclasses.replace(migrated_settings.jobs, history_days=3)
+    outcome = catalogue.find("prune_history").run(  # type: ignore[union-attr]
+        conn, dataclasses.replace(migrated_settings, jobs=jobs)
+    )
+    assert outcome.rows == 4  # two runs, and one deletion record of each
+    with conn.transaction():
+        left = conn.execute(
+            "SELECT job, round(extract(epoch FROM %s - started_at) / 86400)::int FROM job_runs"
+            " ORDER BY started_at",
+            (now,),
+        ).fetchall()
+        records = conn.execute("SELECT count(*) FROM retention_deletions").fetchone()
+    assert left == [("compliance", 30), ("enforce_retention", 1)]
+    assert records == (1,)

@@ -31,7 +31,7 @@ INTERVAL = 3.0
 def scheduler_env(settings: Settings, metrics_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAMPLIGHTER_")}
     env["LAMPLIGHTER_DATABASE_URL"] = settings.database_url
-    for name in ("RETENTION", "SILENCE", "QUARANTINE", "COMPLIANCE"):
+    for name in ("RETENTION", "SILENCE", "QUARANTINE", "COMPLIANCE", "HISTORY"):
         env[f"LAMPLIGHTER_JOBS_{name}_INTERVAL"] = str(INTERVAL)
     env["LAMPLIGHTER_JOBS_STANDBY_POLL"] = "0.3"
     env["LAMPLIGHTER_JOBS_METRICS_PORT"] = str(metrics_port)

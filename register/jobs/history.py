@@ -1,0 +1,35 @@
+"""prune_history: the record of job runs is kept for `jobs.history_days`, then deleted.
+
+The retention job records how many readings it deleted for every device and metric, every run:
+with 100,000 devices that is up to one row per metric each run. Kept for ever, the record would
+outgrow the readings it describes. Each job's latest run is always kept, so `/system` always
+has something true to show.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from register.jobs.outcome import Outcome
+from register.platform.config import Settings
+from register.platform.db import transaction
+from register.queries import Conn
+from register.queries import jobs as job_queries
+
+# Runs deleted in one transaction (with their per-metric records).
+BATCH = 20
+
+
+def prune_history(conn: Conn, settings: Settings) -> Outcome:
+    days = settings.jobs.history_days
+    older_than = datetime.now(UTC) - timedelta(days=days)
+    deleted = 0
+    while True:
+        with transaction(conn):
+            run_ids = job_queries.list_runs_to_prune(conn, older_than, BATCH)
+            if run_ids:
+                deleted += job_queries.delete_runs(conn, run_ids)
+        if len(run_ids) < BATCH:
+            break
+    summary = f"{deleted:,} records of job runs older than {days} days deleted" if deleted else ""
+    return Outcome(deleted, summary, {"deleted": deleted, "older_than": older_than.isoformat()})
