@@ -84,8 +84,8 @@ def _unmeasured(metric: dict[str, Any]) -> dict[str, Any]:
 def for_organisation(conn: Conn, organisation_id: int) -> dict[str, Any]:
     """The organisation's compliance: the share of its devices with every metric within its
     retention, and its devices' refused data."""
-    computed_at = compliance_queries.get_computed_at(conn)
-    if computed_at is None:
+    figures = compliance_queries.get_organisation_compliance(conn, organisation_id)
+    if figures is None:
         return {
             "computed_at": None,
             "devices_within_retention": None,
@@ -93,10 +93,9 @@ def for_organisation(conn: Conn, organisation_id: int) -> dict[str, Any]:
             "refused_last_7_days": None,
             "refused_last_30_days": None,
         }
-    figures = compliance_queries.get_organisation_figures(conn, organisation_id, grace())
     devices, within = figures["devices"], figures["within_retention"]
     return {
-        "computed_at": computed_at,
+        "computed_at": figures["computed_at"],
         "devices_within_retention": within,
         "share_within_retention": round(within / devices, 4) if devices else None,
         "refused_last_7_days": int(figures["refused_7_days"]),

@@ -2,7 +2,9 @@
 
 For each declared metric (and each withdrawn metric that still has readings), the time of its
 oldest stored reading, which the pages measure against the declared retention (trust rule 4);
-and for each device, its refused data over the last 7 and 30 days, by reason. The pages read
+for each device, its refused data over the last 7 and 30 days, by reason; and for each
+organisation, how many of its devices keep every metric within its retention (plus one interval
+of the retention job: trust rule 4), and its refused data. The pages read
 these stored figures, so a page costs a few index lookups however large the readings are, and
 shows when the figures were computed. The job runs every `jobs.compliance_interval`.
 
@@ -33,7 +35,7 @@ interval, and the next step would be to probe each metric from its previous olde
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from register.jobs.outcome import Outcome
 from register.platform.config import Settings
@@ -51,6 +53,9 @@ def compute_compliance(conn: Conn, settings: Settings) -> Outcome:
         compliance_queries.delete_older_metric_compliance(conn, computed_at)
         refusals = compliance_queries.store_device_refusals(conn, computed_at, today)
         compliance_queries.delete_older_device_refusals(conn, computed_at)
+        organisations = compliance_queries.store_organisation_compliance(
+            conn, computed_at, grace=timedelta(seconds=settings.jobs.retention_interval)
+        )
         devices = compliance_queries.count_devices(conn)
     return Outcome(
         metrics + devices,
@@ -59,6 +64,7 @@ def compute_compliance(conn: Conn, settings: Settings) -> Outcome:
             "devices": devices,
             "metrics": metrics,
             "refusal_rows": refusals,
+            "organisations": organisations,
             "computed_at": computed_at.isoformat(),
         },
     )

@@ -14,7 +14,9 @@ from register.queries import Conn
 def lock_figures(conn: Conn) -> None:
     """Make concurrent runs take turns (EXCLUSIVE conflicts with itself and with writers, not
     with readers), until the transaction ends."""
-    conn.execute("LOCK TABLE metric_compliance, device_refusals IN EXCLUSIVE MODE")
+    conn.execute(
+        "LOCK TABLE metric_compliance, device_refusals, organisation_compliance IN EXCLUSIVE MODE"
+    )
 
 
 def get_database_now(conn: Conn) -> datetime:
@@ -93,6 +95,40 @@ def delete_older_device_refusals(conn: Conn, computed_at: datetime) -> None:
     conn.execute("DELETE FROM device_refusals WHERE computed_at <> %s", (computed_at,))
 
 
+def store_organisation_compliance(conn: Conn, computed_at: datetime, grace: timedelta) -> int:
+    """Store each organisation's figures from its devices' figures of the run at `computed_at`:
+    its devices, how many have every metric's oldest stored reading within its retention plus
+    `grace`, and their refused data; how many organisations."""
+    cur = conn.execute(
+        """
+        WITH late AS (
+            SELECT DISTINCT c.device_id
+              FROM metric_compliance c JOIN device_metrics m ON m.id = c.metric_id
+             WHERE c.oldest_at < c.computed_at - m.retention - %(grace)s
+        ), refused AS (
+            SELECT device_id, sum(last_7_days) AS last_7, sum(last_30_days) AS last_30
+              FROM device_refusals GROUP BY device_id
+        )
+        INSERT INTO organisation_compliance AS oc
+               (organisation_id, devices, within_retention, refused_7_days, refused_30_days,
+                computed_at)
+        SELECT o.id, count(d.id), count(d.id) FILTER (WHERE late.device_id IS NULL),
+               coalesce(sum(r.last_7), 0), coalesce(sum(r.last_30), 0), %(computed_at)s
+          FROM organisations o
+          LEFT JOIN devices d ON d.organisation_id = o.id
+          LEFT JOIN late ON late.device_id = d.id
+          LEFT JOIN refused r ON r.device_id = d.id
+         GROUP BY o.id
+        ON CONFLICT (organisation_id) DO UPDATE
+           SET devices = EXCLUDED.devices, within_retention = EXCLUDED.within_retention,
+               refused_7_days = EXCLUDED.refused_7_days,
+               refused_30_days = EXCLUDED.refused_30_days, computed_at = EXCLUDED.computed_at
+        """,
+        {"computed_at": computed_at, "grace": grace},
+    )
+    return cur.rowcount
+
+
 def count_devices(conn: Conn) -> int:
     """How many devices the register holds."""
     row = conn.execute("SELECT count(*) FROM devices").fetchone()
@@ -137,28 +173,11 @@ def list_device_refusals(conn: Conn, device_id: int) -> list[dict[str, Any]]:
         ).fetchall()
 
 
-def get_organisation_figures(conn: Conn, organisation_id: int, grace: timedelta) -> dict[str, Any]:
-    """An organisation's stored figures: its devices, how many have every metric's oldest
-    stored reading within its retention (plus `grace`), and its refused data by window."""
+def get_organisation_compliance(conn: Conn, organisation_id: int) -> dict[str, Any] | None:
+    """An organisation's stored figures, or None when the last run did not know it."""
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            """SELECT count(*) AS devices,
-                      count(*) FILTER (WHERE NOT EXISTS (
-                          SELECT FROM metric_compliance c
-                            JOIN device_metrics m ON m.id = c.metric_id
-                           WHERE c.device_id = d.id
-                             AND c.oldest_at < c.computed_at - m.retention - %(grace)s))
-                          AS within_retention,
-                      (SELECT coalesce(sum(r.last_7_days), 0) FROM device_refusals r
-                         JOIN devices rd ON rd.id = r.device_id
-                        WHERE rd.organisation_id = %(organisation)s) AS refused_7_days,
-                      (SELECT coalesce(sum(r.last_30_days), 0) FROM device_refusals r
-                         JOIN devices rd ON rd.id = r.device_id
-                        WHERE rd.organisation_id = %(organisation)s) AS refused_30_days
-                 FROM devices d
-                WHERE d.organisation_id = %(organisation)s""",
-            {"organisation": organisation_id, "grace": grace},
+        return cur.execute(
+            """SELECT devices, within_retention, refused_7_days, refused_30_days, computed_at
+                 FROM organisation_compliance WHERE organisation_id = %s""",
+            (organisation_id,),
         ).fetchone()
-    if row is None:
-        raise RuntimeError("an aggregate without GROUP BY returned no row")
-    return row

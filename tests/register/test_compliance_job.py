@@ -66,6 +66,17 @@ def stored_refusals(conn: Conn) -> dict[tuple[str, str], tuple[int, int]]:
     return {(device, reason): (last_7, last_30) for device, reason, last_7, last_30 in rows}
 
 
+def stored_organisation_figures(conn: Conn) -> dict[str, tuple[int, int, int, int]]:
+    """slug -> (devices, devices within retention, refused in 7 days, refused in 30 days)"""
+    rows = conn.execute(
+        """SELECT o.slug, c.devices, c.within_retention, c.refused_7_days, c.refused_30_days
+             FROM organisation_compliance c JOIN organisations o ON o.id = c.organisation_id"""
+    ).fetchall()
+    return {
+        slug: (devices, within, last_7, last_30) for slug, devices, within, last_7, last_30 in rows
+    }
+
+
 @pytest.fixture
 def register(conn: Conn) -> dict[str, Any]:
     """Two devices with readings and refused data at known ages; one metric withdrawn with
@@ -106,6 +117,7 @@ def test_the_figures_are_exact_for_readings_and_refusals_at_known_ages(
     # the first device's withdrawn pm2_5 has none and is left out.
     assert outcome.rows == 3 + 2
     assert outcome.details["metrics"] == 3 and outcome.details["devices"] == 2
+    assert outcome.details["organisations"] == 1
     with conn.transaction():
         figures = stored_metric_figures(conn)
         refusals = stored_refusals(conn)
@@ -120,6 +132,29 @@ def test_the_figures_are_exact_for_readings_and_refusals_at_known_ages(
         ("camden-aq-0001", "undeclared_metric"): (2 + 5, 2 + 1 + 5 + 7),
         ("camden-aq-0002", "device_not_active"): (0, 4),
     }
+    # The second device keeps a no2 reading 40 days old, with 30 days declared.
+    with conn.transaction():
+        assert stored_organisation_figures(conn) == {"camden": (2, 1, 7, 19)}
+
+
+def test_a_reading_past_its_retention_by_less_than_a_retention_interval_is_within(
+    conn: Conn, migrated_settings: Settings
+) -> None:
+    """Trust rule 4: no reading is older than its retention plus the retention job's interval
+    (15 minutes by default)."""
+    with conn.transaction():
+        device_id = add_device(conn, "camden-aq-0001")
+        add_reading(conn, device_id, metric_ids(conn, device_id)["no2"], "30 days 10 minutes")
+        add_device(conn, "hackney-aq-0001", organisation="hackney")
+        late_id = add_device(conn, "hackney-aq-0002", organisation="hackney")
+        add_reading(conn, late_id, metric_ids(conn, late_id)["no2"], "30 days 20 minutes")
+    assert migrated_settings.jobs.retention_interval == 900
+    compute_compliance(conn, migrated_settings)
+    with conn.transaction():
+        assert stored_organisation_figures(conn) == {
+            "camden": (1, 1, 0, 0),
+            "hackney": (2, 1, 0, 0),
+        }
 
 
 def test_a_declared_metric_with_nothing_stored_has_a_figure_of_none(
@@ -156,7 +191,11 @@ def test_a_run_that_fails_leaves_the_previous_figures_as_they_were(
 ) -> None:
     compute_compliance(conn, migrated_settings)
     with conn.transaction():
-        before = (stored_metric_figures(conn), stored_refusals(conn))
+        before = (
+            stored_metric_figures(conn),
+            stored_refusals(conn),
+            stored_organisation_figures(conn),
+        )
         conn.execute("DELETE FROM readings WHERE time < now() - interval '30 days'")
         # Two days of 2 billion each overflow the counts' integer column: the run fails after
         # it has stored the readings' figures, and before it has stored the refusals.
@@ -165,7 +204,12 @@ def test_a_run_that_fails_leaves_the_previous_figures_as_they_were(
     with pytest.raises(psycopg.errors.NumericValueOutOfRange):
         compute_compliance(conn, migrated_settings)
     with conn.transaction():
-        assert (stored_metric_figures(conn), stored_refusals(conn)) == before
+        after = (
+            stored_metric_figures(conn),
+            stored_refusals(conn),
+            stored_organisation_figures(conn),
+        )
+    assert after == before
 
 
 def test_old_figures_stay_until_the_next_run(
