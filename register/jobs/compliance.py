@@ -4,9 +4,9 @@ For each declared metric (and each withdrawn metric that still has readings), th
 oldest stored reading, which the pages measure against the declared retention (trust rule 4);
 for each device, its refused data over the last 7 and 30 days, by reason; and for each
 organisation, how many of its devices keep every metric within its retention (plus one interval
-of the retention job: trust rule 4), and its refused data. The pages read
-these stored figures, so a page costs a few index lookups however large the readings are, and
-shows when the figures were computed. The job runs every `jobs.compliance_interval`.
+of the retention job: trust rule 4), and its refused data. The pages read these stored figures,
+so a page costs a few index lookups however large the readings are, and shows when the figures
+were computed. The job runs every `jobs.compliance_interval`.
 
 The figures are replaced in one transaction: a reader sees the previous run's or this one's,
 never half of each, and a second run started meanwhile waits for the first.
