@@ -2,7 +2,8 @@
 
 It answers the questions a resident asks of a sensor on a lamp post: what is it, why is it
 here, what does it collect, how long is that kept, who is responsible, and whether the system
-does what the register says (compliance: data refused, oldest reading against retention).
+does what the register says (compliance, from the figures the compliance job stores: data
+refused, oldest reading against retention).
 `find_card` and `find_history` are what the device's pages and API v1 ask for: a 404 when the
 register has no such device.
 """
@@ -18,7 +19,7 @@ from register import audit, periods, vocab
 from register.devices import dumped
 from register.queries import Conn
 from register.queries import registry as register_queries
-from web import database, queries
+from web import compliance, database, queries
 
 STATUS_TEXT = {
     "planned": "Planned: not installed yet, so it collects nothing.",
@@ -70,8 +71,6 @@ def build(conn: Conn, public_id: str) -> dict[str, Any] | None:
     metrics = [_metric(m) for m in entry["metrics"]]
     personal = [m for m in metrics if m["personal"]]
     activity = queries.get_device_activity(conn, row["id"]) or {}
-    refused = queries.count_quarantined_by_reason(conn, row["id"])
-    oldest = queries.list_oldest_readings(conn, row["id"])
     card: dict[str, Any] = {
         "public_id": public_id,
         "url": f"/devices/{public_id}",
@@ -109,7 +108,7 @@ def build(conn: Conn, public_id: str) -> dict[str, Any] | None:
         "last_seen_at": _utc(activity.get("last_seen_at")),
         "last_stored_at": _utc(activity.get("last_stored_at")),
     }
-    card["compliance"] = _compliance(metrics, refused, oldest)
+    card["compliance"] = compliance.for_device(conn, row["id"], metrics)
     card["history"] = history(conn, row["id"])
     return card
 
@@ -164,32 +163,4 @@ def _metric(metric: dict[str, Any]) -> dict[str, Any]:
         "retention_text": periods.describe(period),
         "retention_days": period.total_seconds() / 86400,
         "open_data": metric["open_data"],
-    }
-
-
-def _compliance(
-    metrics: list[dict[str, Any]],
-    refused: dict[str, int],
-    oldest: dict[str, datetime | None],
-) -> dict[str, Any]:
-    """Proof of the trust rules: what was refused, and each metric's oldest stored reading."""
-    now = datetime.now(UTC)
-    checks = []
-    for metric in metrics:
-        since = oldest.get(metric["key"])
-        age_days = (now - since).total_seconds() / 86400 if since else None
-        checks.append(
-            {
-                "key": metric["key"],
-                "oldest_stored_at": since,
-                "oldest_stored_days": None if age_days is None else round(age_days, 1),
-                "declared_days": metric["retention_days"],
-                "within_retention": age_days is None or age_days <= metric["retention_days"],
-            }
-        )
-    return {
-        "refused_total": sum(refused.values()),
-        "refused_by_reason": refused,
-        "retention": checks,
-        "all_within_retention": all(c["within_retention"] for c in checks),
     }

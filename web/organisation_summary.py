@@ -1,5 +1,6 @@
 """An organisation's transparency summary: who it is, how many devices it runs in each status,
-how many collect personal data, how many messages were refused, and the purposes served.
+how many collect personal data, how many messages were refused, the purposes served, and its
+compliance figures (the share of its devices within retention, refused data by window).
 
 One dict, shown on the organisation's page and served by its JSON twin and the API.
 """
@@ -11,7 +12,7 @@ from typing import Any
 from register import vocab
 from register.queries import Conn
 from register.queries import registry as register_queries
-from web import queries
+from web import compliance, queries
 
 STATUS_ORDER = ("active", "planned", "suspended", "decommissioned")
 
@@ -40,6 +41,7 @@ def build(conn: Conn, slug: str) -> dict[str, Any] | None:
                 {"id": p, "name": (t.name if (t := vocab.term("purpose", p)) else p), "devices": n}
                 for p, n in purposes
             ],
+            "compliance": compliance.for_organisation(conn, figures["id"]),
         },
     }
 

@@ -140,7 +140,27 @@ def test_a_device_says_everything_in_words_and_ids(client: FlaskClient, register
     assert device["open_data"] == {"metrics": ["people_count"]}
     assert device["responsible"]["organisation"]["slug"] == "camden"
     assert device["live"] == {"last_seen_at": None, "last_stored_at": None}
-    assert device["compliance"]["refused_total"] == 0
+    assert device["compliance"] == {
+        "computed_at": None,
+        "retention": [
+            {
+                "key": key,
+                "label": label,
+                "withdrawn": False,
+                "oldest_stored_at": None,
+                "oldest_stored_days": None,
+                "declared_days": days,
+                "declared_text": f"{days:.0f} days",
+                "within_retention": None,
+            }
+            for key, label, days in (
+                ("people_count", "People passing", 30.0),
+                ("incident_clip", "Incident video clip saved", 31.0),
+            )
+        ],
+        "all_within_retention": None,
+        "refused": {"last_7_days": 0, "last_30_days": 0, "by_reason": []},
+    }
     assert device["links"] == {
         "page": "/devices/camden-cam-0001",
         "history": "/api/v1/devices/camden-cam-0001/history",

@@ -7,6 +7,7 @@ import re
 from flask.testing import FlaskClient
 
 from register import devices
+from register.jobs.compliance import compute_compliance
 from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import ADMIN, add_device
@@ -79,42 +80,48 @@ def test_the_json_twin_carries_the_same_card(client: FlaskClient, web_settings: 
         ("no2", "30 days"), ("pm2_5", "1 year")
     ]  # fmt: skip
     assert card["responsible"]["organisation"]["name"] == "London Borough of Camden"
-    assert card["compliance"]["refused_total"] == 0
+    assert card["compliance"]["computed_at"] is None
 
 
 def test_compliance_shows_refused_data_and_the_oldest_reading_against_retention(
     client: FlaskClient, web_settings: Settings
 ) -> None:
-    with db.connect(web_settings) as conn, conn.transaction():
-        device_id = add_device(conn, "camden-aq-0001")
-        [(no2,)] = conn.execute(
-            "SELECT id FROM device_metrics WHERE device_id = %s AND key = 'no2'", (device_id,)
-        ).fetchall()
-        conn.execute(
-            "INSERT INTO readings VALUES (now() - interval '29 days', %s, %s, 20), "
-            "(now() - interval '1 day', %s, %s, 21)",
-            (device_id, no2, device_id, no2),
-        )
-        for reason in ("undeclared_metric", "undeclared_metric", "unit_mismatch"):
+    with db.connect(web_settings) as conn:
+        with conn.transaction():
+            device_id = add_device(conn, "camden-aq-0001")
+            [(no2,)] = conn.execute(
+                "SELECT id FROM device_metrics WHERE device_id = %s AND key = 'no2'", (device_id,)
+            ).fetchall()
             conn.execute(
-                "INSERT INTO quarantine (source, topic, payload, payload_size, reason, message, "
-                "device_id) VALUES ('native', 't', 'x', 1, %s, 'test', %s)",
-                (reason, device_id),
+                "INSERT INTO readings VALUES (now() - interval '29 days', %s, %s, 20), "
+                "(now() - interval '1 day', %s, %s, 21)",
+                (device_id, no2, device_id, no2),
             )
-        conn.execute(
-            "INSERT INTO device_activity VALUES (%s, now() - interval '2 minutes', now())",
-            (device_id,),
-        )
+            for reason in ("undeclared_metric", "undeclared_metric", "unit_mismatch"):
+                conn.execute(
+                    "INSERT INTO quarantine (source, topic, payload, payload_size, reason, "
+                    "message, device_id) VALUES ('native', 't', 'x', 1, %s, 'test', %s)",
+                    (reason, device_id),
+                )
+            conn.execute(
+                "INSERT INTO device_activity VALUES (%s, now() - interval '2 minutes', now())",
+                (device_id,),
+            )
+        compute_compliance(conn, web_settings)
     card = client.get("/devices/camden-aq-0001.json").get_json()
     compliance = card["compliance"]
-    assert compliance["refused_total"] == 3
-    assert compliance["refused_by_reason"] == {"undeclared_metric": 2, "unit_mismatch": 1}
+    assert compliance["computed_at"] is not None
+    assert compliance["refused"]["last_7_days"] == compliance["refused"]["last_30_days"] == 3
+    assert [(r["reason"], r["last_7_days"]) for r in compliance["refused"]["by_reason"]] == [
+        ("undeclared_metric", 2), ("unit_mismatch", 1)
+    ]  # fmt: skip
     no2_check, pm_check = compliance["retention"]
     assert no2_check["key"] == "no2" and round(no2_check["oldest_stored_days"]) == 29
     assert no2_check["declared_days"] == 30 and no2_check["within_retention"] is True
     assert pm_check["oldest_stored_days"] is None and pm_check["within_retention"] is True
     html = client.get("/devices/camden-aq-0001").get_data(as_text=True)
-    assert "<strong>3</strong> messages" in html
+    assert "<strong>3</strong> in the last 7 days" in html
+    assert "The device sent a kind of data the register does not allow it to collect." in html
     assert "29.0 days" in html and "Last heard from at" in html
 
 

@@ -9,6 +9,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Route
 
+from register.jobs.compliance import compute_compliance
 from register.platform import db
 from register.platform.config import Settings
 from tests.conftest import database_of_its_own
@@ -24,14 +25,28 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 @pytest.fixture(scope="module")
 def site(settings: Settings, migrated_template: str) -> Iterator[str]:
-    """Address of the site serving a register of two air-quality monitors (Camden, and Hackney
-    on Mare Street) and a Camden camera, in a migrated database of this module's own. The tests
+    """Address of the site serving a register of two air-quality monitors (Camden, with a reading
+    kept too long and a refused message, and Hackney on Mare Street) and a Camden camera, with
+    compliance figures computed, in a migrated database of this module's own. The tests
     that only look at it share it; one that changes the register uses `live_server`."""
     with database_of_its_own(settings, migrated_template) as register:
-        with db.connect(register) as conn, conn.transaction():
-            add_device(conn, "camden-aq-0001")
-            add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
-            add_camera(conn)
+        with db.connect(register) as conn:
+            with conn.transaction():
+                device_id = add_device(conn, "camden-aq-0001")
+                add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
+                add_camera(conn)
+                # Compliance figures with both answers and a refusal, so axe checks them too.
+                conn.execute(
+                    "INSERT INTO readings SELECT now() - interval '40 days', device_id, id, 1"
+                    " FROM device_metrics WHERE device_id = %s AND key = 'no2'",
+                    (device_id,),
+                )
+                conn.execute(
+                    "INSERT INTO quarantine (source, topic, payload, payload_size, reason, message,"
+                    " device_id) VALUES ('native', 't', 'x', 1, 'unit_mismatch', 'test', %s)",
+                    (device_id,),
+                )
+            compute_compliance(conn, register)
         app = create_app(register)
         app.config["TESTING"] = True
         try:

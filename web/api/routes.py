@@ -85,8 +85,10 @@ def list_devices() -> Response:
         description=(
             "Everything the register says about one device, in plain words as well as ids: "
             "purposes, data collected with units and retention, personal data and its legal "
-            "basis, who is responsible, when it was last heard from, and compliance: messages "
-            "refused and each metric's oldest stored reading against its declared retention."
+            "basis, who is responsible, when it was last heard from, and compliance: each "
+            "metric's oldest stored reading against its declared retention, and data refused "
+            "in the last 7 and 30 days by reason, as the compliance job last computed them "
+            "(`computed_at`; null before its first run)."
         ),
         response=schemas.Device,
         errors=(404,),
@@ -190,7 +192,8 @@ def list_organisations() -> Response:
         description=(
             "Who it is, how to reach it and its data protection officer, and its transparency "
             "summary: devices by status, devices collecting personal data, messages refused, "
-            "and the purposes its devices serve."
+            "the purposes its devices serve, and compliance: the share of its devices within "
+            "retention and its refused data, as the compliance job last computed them."
         ),
         response=schemas.Organisation,
         errors=(404,),

@@ -153,17 +153,46 @@ class Live(Schema):
 
 class RetentionCheck(Schema):
     key = fields.String()
-    oldest_stored_at = _nullable(fields.DateTime, "The oldest stored reading; null if none.")
-    oldest_stored_days = _nullable(fields.Float, "Its age in days.")
+    label = fields.String()
+    withdrawn = fields.Boolean(
+        **_described("A metric no longer collected whose readings are still stored.")
+    )
+    oldest_stored_at = _nullable(
+        fields.DateTime, "The oldest stored reading (UTC); null if none or not yet measured."
+    )
+    oldest_stored_days = _nullable(fields.Float, "Its age in days when the figures were computed.")
     declared_days = fields.Float(**_described("The declared retention in days."))
-    within_retention = fields.Boolean()
+    declared_text = fields.String(**_described("The declared retention in words."))
+    within_retention = _nullable(
+        fields.Boolean,
+        "Whether the oldest stored reading is within the declared retention (plus one interval "
+        "of the retention job); null when the metric is not yet measured.",
+    )
+
+
+class RefusedByReason(Schema):
+    reason = fields.String(**_described("The reason code quarantine stores.", "undeclared_metric"))
+    text = fields.String(**_described("The reason in plain English."))
+    last_7_days = fields.Integer(**_described("Refused today and in the 6 days before (UTC)."))
+    last_30_days = fields.Integer(**_described("Refused today and in the 29 days before (UTC)."))
+
+
+class Refused(Schema):
+    last_7_days = fields.Integer(**_described("Messages (or parts) refused, last 7 UTC days."))
+    last_30_days = fields.Integer(**_described("The same over the last 30 UTC days."))
+    by_reason = fields.List(fields.Nested(RefusedByReason), **_described("Most refused first."))
 
 
 class Compliance(Schema):
-    refused_total = fields.Integer(**_described("Messages (or parts) refused and quarantined."))
-    refused_by_reason = fields.Dict(keys=fields.String(), values=fields.Integer())
+    computed_at = _nullable(
+        fields.DateTime,
+        "When the compliance job computed these figures (UTC); null when it has not yet run.",
+    )
     retention = fields.List(fields.Nested(RetentionCheck))
-    all_within_retention = fields.Boolean()
+    all_within_retention = _nullable(
+        fields.Boolean, "Whether every measured metric is within retention; null if not computed."
+    )
+    refused = fields.Nested(Refused)
 
 
 class DeviceLinks(Schema):
@@ -230,12 +259,30 @@ class ByStatus(Schema):
     decommissioned = fields.Integer()
 
 
+class OrganisationCompliance(Schema):
+    computed_at = _nullable(
+        fields.DateTime, "When the compliance job computed these figures (UTC); null if not yet."
+    )
+    devices_within_retention = _nullable(
+        fields.Integer,
+        "Its devices whose every metric's oldest stored reading is within retention.",
+    )
+    share_within_retention = _nullable(
+        fields.Float, "The same as a share of its devices, 0 to 1; null without devices."
+    )
+    refused_last_7_days = _nullable(fields.Integer, "Refused from its devices, last 7 UTC days.")
+    refused_last_30_days = _nullable(fields.Integer, "The same over the last 30 UTC days.")
+
+
 class Transparency(Schema):
     devices = fields.Integer()
     by_status = fields.Nested(ByStatus)
     personal_data_devices = fields.Integer()
-    refused_messages = fields.Integer(**_described("Messages refused from its devices."))
+    refused_messages = fields.Integer(
+        **_described("Messages refused from its devices that quarantine still holds.")
+    )
     purposes = fields.List(fields.Nested(PurposeCount))
+    compliance = fields.Nested(OrganisationCompliance)
 
 
 class Organisation(Schema):
@@ -330,6 +377,8 @@ RESPONSES = (
     Responsible,
     Live,
     RetentionCheck,
+    RefusedByReason,
+    Refused,
     Compliance,
     DeviceLinks,
     Device,
@@ -337,6 +386,7 @@ RESPONSES = (
     DeviceHistory,
     PurposeCount,
     ByStatus,
+    OrganisationCompliance,
     Transparency,
     Organisation,
     OrganisationList,

@@ -71,3 +71,17 @@ CREATE TABLE refusals_by_day (
     refused   integer NOT NULL CONSTRAINT refusals_by_day_refused_positive CHECK (refused > 0),
     PRIMARY KEY (day, device_id, reason)
 );
+
+-- The compliance job's figures for each organisation, so that its page need not add up the
+-- figures of thousands of devices: its devices, how many keep every metric's oldest stored
+-- reading within the declared retention (plus one interval of the retention job), and its
+-- devices' refused data over the last 7 and 30 days.
+CREATE TABLE organisation_compliance (
+    organisation_id  integer PRIMARY KEY REFERENCES organisations (id),
+    devices          integer NOT NULL CONSTRAINT organisation_compliance_devices_not_negative CHECK (devices >= 0),
+    within_retention integer NOT NULL
+                     CONSTRAINT organisation_compliance_within_counted CHECK (within_retention BETWEEN 0 AND devices),
+    refused_7_days   bigint  NOT NULL CONSTRAINT organisation_compliance_7_not_negative CHECK (refused_7_days >= 0),
+    refused_30_days  bigint  NOT NULL CONSTRAINT organisation_compliance_30_not_negative CHECK (refused_30_days >= refused_7_days),
+    computed_at      timestamptz NOT NULL
+);
