@@ -13,17 +13,25 @@ from datetime import datetime
 
 from register.queries import Conn
 
-# Whether the mark of a device `d` (a row of devices) joined as `s`, with its activity `sa`, stands.
-_STANDS = """s.device_id = d.id AND d.status = 'active' AND d.reporting_interval IS NOT NULL
-        AND (sa.last_seen_at IS NULL OR sa.last_seen_at <= s.since)"""
-_MARK = "device_silence s LEFT JOIN device_activity sa ON sa.device_id = s.device_id"
+# The marks that stand: of devices active, with an interval, and not heard from after `since`.
+_STANDING = """
+    SELECT s.device_id FROM device_silence s
+      JOIN devices sd ON sd.id = s.device_id
+      LEFT JOIN device_activity sa ON sa.device_id = s.device_id
+     WHERE sd.status = 'active' AND sd.reporting_interval IS NOT NULL
+       AND (sa.last_seen_at IS NULL OR sa.last_seen_at <= s.since)"""
 
-# The time a device `d` has not reported since, or NULL when it reports, is not marked, or is no
-# longer tracked (not active, or without an interval): for a SELECT list.
-NOT_REPORTING_SINCE = f"(SELECT s.since FROM {_MARK} WHERE {_STANDS})"
-# Whether a device `d` is not reporting, for a WHERE clause: the planner makes a join of it (a
-# subquery per device would cost 100,000 lookups where a filter wants a few hundred).
-NOT_REPORTING = f"EXISTS (SELECT FROM {_MARK} WHERE {_STANDS})"
+# The time a device `d` (a row of devices) has not reported since, or NULL when it reports, is
+# not marked, or is no longer tracked (not active, or without an interval): for a SELECT list.
+NOT_REPORTING_SINCE = """
+    (SELECT s.since FROM device_silence s
+       LEFT JOIN device_activity sa ON sa.device_id = s.device_id
+      WHERE s.device_id = d.id AND d.status = 'active' AND d.reporting_interval IS NOT NULL
+        AND (sa.last_seen_at IS NULL OR sa.last_seen_at <= s.since))"""
+# Whether a device `d` is not reporting, for a WHERE clause. Not correlated, so the planner reads
+# the standing marks once into a hash and probes it for each device: a subquery per device would
+# cost 100,000 lookups where a filter wants a few hundred.
+NOT_REPORTING = f"d.id IN ({_STANDING})"
 
 # Devices overdue at %(now)s: active, with an interval, and not heard from for %(factor)s times
 # it since they could first report (`expected_from`: when last heard from, or when last made
