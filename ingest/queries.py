@@ -65,6 +65,16 @@ def list_enforced_devices(conn: Conn) -> list[EnforcedMetric]:
     return cursor.execute(_DEVICES + " ORDER BY d.id").fetchall()
 
 
+def list_reporting_intervals(conn: Conn) -> dict[int, float]:
+    """Seconds between messages of each device that declares how often it reports, by id (for
+    the simulator)."""
+    rows = conn.execute(
+        "SELECT id, extract(epoch FROM reporting_interval)::float8 FROM devices"
+        " WHERE reporting_interval IS NOT NULL"
+    ).fetchall()
+    return {device_id: seconds for device_id, seconds in rows}
+
+
 def get_enforced_devices(conn: Conn, device_ids: Sequence[int]) -> list[EnforcedMetric]:
     """Some devices with their declared metrics, one row per metric."""
     cursor = conn.cursor(row_factory=class_row(EnforcedMetric))

@@ -6,10 +6,17 @@ parking bays that fill and empty. LoRaWAN devices speak The Things Stack or Chir
 others Lamplighter's native JSON or SenML, so every parser is exercised. With `faults` above
 zero, a share of messages carry something the register does not allow (an undeclared metric
 or a wrong unit), so that quarantine has something to show.
+
+A device that declares how often it reports (`reporting_interval`) publishes at that interval,
+each one: they cost little (a device every minute is 1/60 of a message a second), and one left
+out would soon be marked not reporting. Up to `devices` of the others share `rate` messages a
+second, in turn. The devices named `silent` publish nothing, so that "not reporting" has
+something to show (`lamplighter up` names the demo's `SILENT` devices).
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import random
@@ -33,6 +40,9 @@ log = logging.getLogger(__name__)
 
 DEVICE_RELOAD_SECONDS = 60.0
 TICKS_PER_SECOND = 10
+# A device with an interval first publishes within this many seconds (or its interval, if
+# shorter) of the start, at a random moment: the demo shows readings at once, without a burst.
+FIRST_MESSAGE_WITHIN = 10.0
 
 
 def _rush_hours(hour: float) -> float:
@@ -89,10 +99,12 @@ def fill_topic(topic_filter: str, *levels: str) -> str | None:
 
 @dataclass
 class Route:
-    """Where and how one simulated device publishes."""
+    """Where and how one simulated device publishes, and how often: every `interval` seconds,
+    or in turn with the other devices without one (None)."""
 
     source: SourceSettings
     device: Device
+    interval: float | None = None
 
     def message(self, values: dict[str, Any], now: float, fault: str | None) -> Publication:
         fmt, device = self.source.format, self.device
@@ -159,16 +171,30 @@ def _chirpstack(device: Device, values: dict[str, Any], now: float) -> dict[str,
     }
 
 
-def routes_for(devices: list[Device], sources: list[SourceSettings], count: int) -> list[Route]:
-    """Up to `count` active devices with metrics, each on a source of a format it can speak."""
+def routes_for(
+    devices: list[Device],
+    sources: list[SourceSettings],
+    count: int,
+    intervals: dict[int, float] | None = None,
+    silent: frozenset[str] = frozenset(),
+) -> list[Route]:
+    """A route for every active device with metrics that declares an interval (in `intervals`,
+    seconds by device id), and for up to `count` of those that do not; each on a source of a
+    format it can speak. The devices whose public ids are in `silent` get none."""
+    intervals = intervals or {}
     by_format: dict[str, list[SourceSettings]] = {}
     for source in sources:
         by_format.setdefault(source.format, []).append(source)
-    usable = sorted((d for d in devices if d.status == "active" and d.metrics), key=lambda d: d.id)
+    usable = sorted(
+        (d for d in devices if d.status == "active" and d.metrics and d.public_id not in silent),
+        key=lambda d: d.id,
+    )
+    scheduled = [d for d in usable if d.id in intervals]
+    paced = [d for d in usable if d.id not in intervals]
     # Spread the choice over the whole register rather than the first organisation's devices.
-    step = max(1, len(usable) // count) if count else 1
+    step = max(1, len(paced) // count) if count else 1
     routes = []
-    for device in usable[::step][:count]:
+    for device in sorted(scheduled + paced[::step][:count], key=lambda d: d.id):
         formats: list[str]
         if device.ttn_id or device.dev_eui:
             formats = [f for f in ("ttn", "chirpstack") if f in by_format]
@@ -181,8 +207,47 @@ def routes_for(devices: list[Device], sources: list[SourceSettings], count: int)
             formats = [f for f in ("native", "senml") if f in by_format]
         if formats:
             fmt = formats[device.id % len(formats)]
-            routes.append(Route(by_format[fmt][0], device))
+            routes.append(Route(by_format[fmt][0], device, intervals.get(device.id)))
     return routes
+
+
+class Timetable:
+    """When each device with an interval publishes next (wall-clock seconds), soonest first."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.routes: dict[int, Route] = {}
+        self.intervals: dict[int, float] = {}
+        self.next_at: dict[int, float] = {}
+        self.queue: list[tuple[float, int]] = []
+
+    def load(self, routes: list[Route], now: float) -> None:
+        """Follow these routes from now on; a device already followed keeps its next time."""
+        self.routes = {r.device.id: r for r in routes if r.interval is not None}
+        self.intervals = {r.device.id: r.interval for r in routes if r.interval is not None}
+        self.next_at = {
+            device_id: self.next_at.get(device_id)
+            or now + self.rng.uniform(0, min(interval, FIRST_MESSAGE_WITHIN))
+            for device_id, interval in self.intervals.items()
+        }
+        self.queue = [(at, device_id) for device_id, at in self.next_at.items()]
+        heapq.heapify(self.queue)
+
+    def due(self, now: float, most: int | None) -> list[Route]:
+        """The routes due by `now` (at most `most`), each rescheduled one interval on (or one
+        interval from now, if it fell behind by more than that)."""
+        found: list[Route] = []
+        while self.queue and self.queue[0][0] <= now and (most is None or len(found) < most):
+            at, device_id = heapq.heappop(self.queue)
+            following = max(at + self.intervals[device_id], now)
+            self.next_at[device_id] = following
+            heapq.heappush(self.queue, (following, device_id))
+            found.append(self.routes[device_id])
+        return found
+
+    @property
+    def messages_per_second(self) -> float:
+        return sum(1 / seconds for seconds in self.intervals.values())
 
 
 class Simulator:
@@ -194,20 +259,27 @@ class Simulator:
         rate: float,
         faults: float,
         seed: int | None = None,
+        silent: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = settings
         self.device_count = devices
+        self.silent = silent
         self.rate = rate
         self.faults = faults
         self.rng = random.Random(seed)  # noqa: S311 - simulated readings, not secrets
         self.previous: dict[tuple[int, str], float] = {}
         self.sent = 0
+        self.paced_sent = 0
+        self.timetable = Timetable(self.rng)
         self.stopping = threading.Event()
 
     def load_routes(self) -> list[Route]:
         with db.connect(self.settings) as conn:
             devices = devices_from_rows(queries.list_enforced_devices(conn))
-        return routes_for(devices, list(self.settings.mqtt.sources), self.device_count)
+            intervals = queries.list_reporting_intervals(conn)
+        return routes_for(
+            devices, list(self.settings.mqtt.sources), self.device_count, intervals, self.silent
+        )
 
     def next_message(self, route: Route, now: float) -> Publication:
         hour = (now % 86400) / 3600
@@ -230,7 +302,7 @@ class Simulator:
 
         Raises PublishError when the broker cannot be reached or refuses the connection.
         """
-        routes: list[Route] = []
+        paced: list[Route] = []
         reload_at = 0.0
         per_tick = self.rate / TICKS_PER_SECOND
         owed = 0.0
@@ -240,14 +312,28 @@ class Simulator:
             while not self.stopping.is_set() and (limit is None or self.sent < limit):
                 if time.monotonic() >= reload_at:
                     routes = self.load_routes()
+                    self.timetable.load(routes, time.time())
+                    paced = [r for r in routes if r.interval is None]
                     reload_at = time.monotonic() + DEVICE_RELOAD_SECONDS
-                    log.info("simulating %d devices at %.1f messages/s", len(routes), self.rate)
+                    log.info(
+                        "simulating %d devices at their declared intervals (%.1f messages/s), "
+                        "%d more at %.1f messages/s, %d silent on purpose",
+                        len(self.timetable.routes),
+                        self.timetable.messages_per_second,
+                        len(paced),
+                        self.rate,
+                        len(self.silent),
+                    )
+                now = time.time()
+                left = None if limit is None else limit - self.sent
+                batch = [self.next_message(r, now) for r in self.timetable.due(now, left)]
                 owed += per_tick
-                batch: list[Publication] = []
-                while owed >= 1 and routes and (limit is None or self.sent + len(batch) < limit):
-                    route = routes[(self.sent + len(batch)) % len(routes)]
-                    batch.append(self.next_message(route, time.time()))
+                while owed >= 1 and paced and (limit is None or self.sent + len(batch) < limit):
+                    batch.append(self.next_message(paced[self.paced_sent % len(paced)], now))
+                    self.paced_sent += 1
                     owed -= 1
+                if not paced:
+                    owed = 0.0
                 if batch:
                     publisher.publish(batch)
                     self.sent += len(batch)

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # The version of the encoding below: change it whenever the files' bytes would change for the
 # same register. Stored rows of another layout are then encoded again, and downloads get a new
 # ETag.
-LAYOUT = 1
+LAYOUT = 2
 FORMATS = ("csv", "geojson", "json")
 JSON_FORMAT_TAG = "lamplighter.devices/1"
 DEVICE_COLUMNS = ("organisation", *registry.DEVICE_FIELDS)

@@ -43,6 +43,11 @@ LEGAL_BASES = (
     "legitimate_interests",
 )
 VALUE_KINDS = ("number", "boolean")
+INTERVAL_HELP = (
+    "use an ISO 8601 duration such as PT15M, PT1H or P1D, or text such as '15 minutes'; "
+    "leave it empty if the device does not say"
+)
+LONGEST_INTERVAL = timedelta(days=365)
 
 
 def _slug(what: str) -> validate.Validator:
@@ -114,6 +119,28 @@ class Retention(fields.Field[timedelta]):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else periods.to_iso(value)
+
+
+class ReportingInterval(BlankIsNone, Retention):
+    """How often a device reports: optional, a period longer than zero, ISO 8601 out."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            period = value
+        elif not isinstance(value, str | int):
+            raise ValidationError(f"must be text; {INTERVAL_HELP}")
+        else:
+            try:
+                period = periods.parse(str(value))
+            except periods.RetentionError:
+                raise ValidationError(
+                    f"{str(value)[:40]!r} is not a reporting interval; {INTERVAL_HELP}"
+                ) from None
+        if period <= timedelta(0):
+            raise ValidationError(f"must be longer than zero; {INTERVAL_HELP}")
+        if period > LONGEST_INTERVAL:
+            raise ValidationError("must be 1 year at most; leave it empty if it reports less often")
+        return period
 
 
 class Unit(fields.String):
@@ -243,6 +270,8 @@ class DeviceSchema(StrictSchema):
     contact_email = OptionalEmail()
     dev_eui = DevEui()
     ttn_device_id = OptionalText(validate=validate.Length(max=200))
+    # How often it reports; without it, the device is never marked as not reporting.
+    reporting_interval = ReportingInterval()
     metrics = fields.List(fields.Nested(MetricSchema), load_default=list)
 
     @validates_schema

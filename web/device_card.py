@@ -10,7 +10,7 @@ register has no such device.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 from flask import abort
@@ -19,7 +19,7 @@ from register import audit, periods, vocab
 from register.devices import dumped
 from register.queries import Conn
 from register.queries import registry as register_queries
-from web import compliance, database, queries
+from web import compliance, database, queries, reporting
 
 STATUS_TEXT = {
     "planned": "Planned: not installed yet, so it collects nothing.",
@@ -107,6 +107,7 @@ def build(conn: Conn, public_id: str) -> dict[str, Any] | None:
     card["live"] = {
         "last_seen_at": _utc(activity.get("last_seen_at")),
         "last_stored_at": _utc(activity.get("last_stored_at")),
+        **_reporting(row["reporting_interval"], queries.get_not_reporting_since(conn, row["id"])),
     }
     card["compliance"] = compliance.for_device(conn, row["id"], metrics)
     card["history"] = history(conn, row["id"])
@@ -147,6 +148,16 @@ def find_history(public_id: str) -> list[dict[str, Any]]:
 def _utc(moment: datetime | None) -> datetime | None:
     """Times are shown in UTC, whatever the database session's time zone."""
     return moment.astimezone(UTC) if moment is not None else None
+
+
+def _reporting(interval: timedelta | None, since: datetime | None) -> dict[str, Any]:
+    """How often the device says it reports, and since when it has not (while it is marked)."""
+    return {
+        "reporting_interval": None if interval is None else periods.to_iso(interval),
+        "expected": None if interval is None else reporting.every(interval),
+        "not_reporting_since": _utc(since),
+        "not_reporting": reporting.not_reporting_text(since, interval),
+    }
 
 
 def _metric(metric: dict[str, Any]) -> dict[str, Any]:

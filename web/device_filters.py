@@ -22,6 +22,7 @@ MAX_PAGE_SIZE = 500
 MAX_SEARCH = 200
 MAX_PAGE = 100_000  # 50 million devices at 500 a page; beyond it, the offset would overflow
 PERSONAL_CHOICES = {"yes": True, "no": False}
+REPORTING_CHOICES = {"yes": True, "no": False}
 DEFAULT_RADIUS = 500.0
 MAX_RADIUS = 5000.0
 METRES_PER_DEGREE = 111_320.0  # of latitude, and of longitude at the equator
@@ -47,6 +48,7 @@ class Filters:
     personal: bool | None = None
     organisation: str | None = None
     status: str | None = None
+    reporting: bool | None = None
     near: tuple[float, float] | None = None
     radius: float = DEFAULT_RADIUS
     bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
@@ -86,6 +88,7 @@ class Filters:
             "personal": self.personal,
             "organisation": self.organisation,
             "status": self.status,
+            "reporting": self.reporting,
         }
 
     def as_args(self, *, with_place: bool = True) -> dict[str, str]:
@@ -98,6 +101,7 @@ class Filters:
             "personal": None if self.personal is None else ("yes" if self.personal else "no"),
             "organisation": self.organisation,
             "status": self.status,
+            "reporting": None if self.reporting is None else ("yes" if self.reporting else "no"),
             "near": f"{self.near[0]:g},{self.near[1]:g}" if self.near and with_place else None,
             "radius": (
                 f"{self.radius:g}"
@@ -134,6 +138,12 @@ def _personal(text: str) -> bool:
     if text not in PERSONAL_CHOICES:
         raise BadFilter(f"personal: {text[:20]!r} must be yes or no")
     return PERSONAL_CHOICES[text]
+
+
+def _reporting(text: str) -> bool:
+    if text not in REPORTING_CHOICES:
+        raise BadFilter(f"reporting: {text[:20]!r} must be yes or no")
+    return REPORTING_CHOICES[text]
 
 
 def _organisation(text: str) -> str:
@@ -271,6 +281,15 @@ FILTERS = (
         "The device's status.",
         "active",
         {"type": "string", "enum": list(STATUSES)},
+    ),
+    Filter(
+        "reporting",
+        _reporting,
+        "Whether an active device that declares how often it reports is doing so: `no`, not "
+        "heard from for several of its intervals (marked by the mark_silent job); `yes`, heard "
+        "from in time. Devices that declare no interval, or are not active, match neither.",
+        "no",
+        {"type": "string", "enum": list(REPORTING_CHOICES)},
     ),
     Filter(
         "near",

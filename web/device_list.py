@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC
 from typing import Any
 
+from register import periods
 from register.queries import Conn
-from web import queries
+from web import queries, reporting
 from web.device_filters import Filters
 
 
@@ -26,6 +28,17 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
         "purposes": row["purposes"],
         "technology": row["technology"],
         "personal_data": row["personal"],
+        "reporting_interval": (
+            None if row["reporting_interval"] is None else periods.to_iso(row["reporting_interval"])
+        ),
+        "not_reporting_since": (
+            None
+            if row["not_reporting_since"] is None
+            else row["not_reporting_since"].astimezone(UTC)
+        ),
+        "not_reporting": reporting.not_reporting_text(
+            row["not_reporting_since"], row["reporting_interval"]
+        ),
         "distance_m": None if row["distance"] is None else round(row["distance"]),
     }
 

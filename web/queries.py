@@ -11,6 +11,7 @@ from typing import Any
 from psycopg.rows import dict_row
 
 from register.queries import Conn
+from register.queries.silence import NOT_REPORTING, NOT_REPORTING_SINCE
 
 
 def get_device_id(conn: Conn, public_id: str) -> int | None:
@@ -29,6 +30,15 @@ def get_device_activity(conn: Conn, device_id: int) -> dict[str, Any] | None:
         )
         .fetchone()
     )
+
+
+def get_not_reporting_since(conn: Conn, device_id: int) -> datetime | None:
+    """Since when the device has not reported (the mark of mark_silent, while it stands), or
+    None when it reports or declares no interval."""
+    row = conn.execute(
+        "SELECT " + NOT_REPORTING_SINCE + " FROM devices d WHERE d.id = %s", (device_id,)
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def database_answers(conn: Conn) -> bool:
@@ -68,12 +78,23 @@ _LIST_FILTERS = (
        AND (%(personal)s::boolean IS NULL OR %(personal)s = EXISTS (
                SELECT FROM device_metrics m
                 WHERE m.device_id = d.id AND m.personal AND m.withdrawn_at IS NULL))
+       AND (%(reporting)s::boolean IS NULL
+            OR (%(reporting)s AND d.status = 'active' AND d.reporting_interval IS NOT NULL
+                AND NOT """
+    + NOT_REPORTING
+    + """)
+            OR (NOT %(reporting)s AND """
+    + NOT_REPORTING
+    + """))
 """
 )
 
 _SUMMARY = (
     """SELECT d.public_id, d.name, d.status, d.place, d.latitude, d.longitude,
               d.purposes, d.technology, o.slug AS organisation, o.name AS organisation_name,
+              d.reporting_interval,"""
+    + NOT_REPORTING_SINCE
+    + """ AS not_reporting_since,
               EXISTS (SELECT FROM device_metrics m WHERE m.device_id = d.id AND m.personal
                                                      AND m.withdrawn_at IS NULL) AS personal,
               CASE WHEN %(lat)s::float8 IS NOT NULL THEN"""
@@ -105,7 +126,8 @@ def list_organisation_slugs(conn: Conn) -> list[tuple[str, str]]:
 
 
 def get_organisation_summary(conn: Conn, slug: str) -> dict[str, Any] | None:
-    """An organisation's transparency figures: devices by status, personal data, refusals."""
+    """An organisation's transparency figures: devices by status, personal data, devices not
+    reporting, refusals."""
     return (
         conn.cursor(row_factory=dict_row)
         .execute(
@@ -119,6 +141,9 @@ def get_organisation_summary(conn: Conn, slug: str) -> dict[str, Any] | None:
                       SELECT FROM device_metrics m WHERE m.device_id = d.id AND m.personal
                                                      AND m.withdrawn_at IS NULL))
                       AS personal_data_devices,
+                  count(d.id) FILTER (WHERE """
+            + NOT_REPORTING
+            + """) AS not_reporting,
                   (SELECT count(*) FROM quarantine q JOIN devices qd ON qd.id = q.device_id
                     WHERE qd.organisation_id = o.id) AS refused
              FROM organisations o

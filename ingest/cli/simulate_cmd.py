@@ -12,7 +12,9 @@ from register.platform.config import Settings
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
-        "simulate", help="publish realistic readings for active devices, in every format"
+        "simulate",
+        help="publish realistic readings for active devices, in every format, each device that "
+        "declares a reporting interval at its interval",
     )
     parser.add_argument(
         "--devices",
@@ -38,6 +40,13 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--count", type=int, default=None, metavar="M", help="stop after M messages"
     )
+    parser.add_argument(
+        "--silent",
+        action="append",
+        default=[],
+        metavar="PUBLIC_ID",
+        help="a device to leave silent, so that it is marked not reporting (repeat for more)",
+    )
     parser.set_defaults(run=run_simulate)
 
 
@@ -58,7 +67,9 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
     if problems:
         print(f"lamplighter simulate: {'; '.join(problems)}")
         return 2
-    simulator = Simulator(settings, devices=devices, rate=rate, faults=args.faults)
+    simulator = Simulator(
+        settings, devices=devices, rate=rate, faults=args.faults, silent=frozenset(args.silent)
+    )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         simulator.stopping.set()
@@ -75,9 +86,13 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def process(settings: Settings) -> list[str] | None:
-    """`lamplighter up` simulates devices only on the embedded broker, never on a real one."""
+    """`lamplighter up` simulates devices only on the embedded broker, never on a real one; it
+    leaves the demo's `SILENT` devices silent, so that "not reporting" has something to show."""
     if settings.mqtt.url or settings.ingest.simulate_devices < 1:
         return None
+    from register.demo.seed import SILENT  # noqa: PLC0415 - keeps `lamplighter --help` fast
+
+    silent = [option for public_id in SILENT for option in ("--silent", public_id)]
     return [
         "simulate",
         "--devices",
@@ -86,4 +101,5 @@ def process(settings: Settings) -> list[str] | None:
         str(settings.ingest.simulate_rate),
         "--faults",
         "0.01",
+        *silent,
     ]

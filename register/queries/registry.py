@@ -40,6 +40,7 @@ DEVICE_FIELDS = (
     "contact_email",
     "dev_eui",
     "ttn_device_id",
+    "reporting_interval",
 )
 METRIC_FIELDS = ("key", "label", "unit", "value_kind", "personal", "retention", "open_data")
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import random
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ingest.cli import simulate_cmd
 from ingest.service import Ingester
 from ingest.settings import SourceSettings
-from ingest.simulate import Simulator, routes_for
+from ingest.simulate import Simulator, Timetable, routes_for
+from register import devices
+from register.demo.seed import SILENT
+from register.platform import db
 from register.platform.config import Settings
 from tests.benchmarks.ingest.harness import write_config
 from tests.conftest import PasswordBroker, run_cli
@@ -22,6 +28,7 @@ from tests.ingest.conftest import (
     wait_until,
 )
 from tests.ingest.samples import DEVICES
+from tests.register.factories import ADMIN
 
 
 def test_lorawan_devices_speak_lorawan_formats_and_the_others_native_or_senml() -> None:
@@ -36,6 +43,80 @@ def test_lorawan_devices_speak_lorawan_formats_and_the_others_native_or_senml() 
     }
     only_native = routes_for(DEVICES, sources[:1], count=10)
     assert [r.device.public_id for r in only_native] == ["camden-aq-0001"]
+
+
+def test_every_device_with_an_interval_is_simulated_and_only_count_of_the_others() -> None:
+    sources = [SourceSettings(name=f, format=f) for f in ("native", "senml", "ttn", "chirpstack")]
+    devices = [*DEVICES, *(dataclasses.replace(DEVICES[0], id=n, public_id=f"x-{n}") for n in
+                           range(10, 20))]  # fmt: skip
+    intervals = {1: 60.0, 5: 300.0, 2: 60.0}  # 2 is planned: never simulated
+    routes = routes_for(devices, sources, count=3, intervals=intervals)
+    assert [(r.device.public_id, r.interval) for r in routes if r.interval] == [
+        ("camden-aq-0001", 60.0), ("camden-lora-0001", 300.0)
+    ]  # fmt: skip
+    assert len([r for r in routes if r.interval is None]) == 3
+    left_silent = routes_for(devices, sources, 3, intervals, silent=frozenset({"camden-aq-0001"}))
+    assert "camden-aq-0001" not in {r.device.public_id for r in left_silent}
+
+
+def test_a_timetable_publishes_each_device_at_its_interval() -> None:
+    sources = [SourceSettings(name="native", format="native")]
+    fast, slow = DEVICES[0], dataclasses.replace(DEVICES[0], id=7, public_id="camden-aq-0007")
+    routes = routes_for([fast, slow], sources, 0, {1: 1.0, 7: 4.0})
+    timetable = Timetable(random.Random(1))  # noqa: S311 - a repeatable timetable, not secrets
+    timetable.load(routes, 1000.0)
+    published: list[tuple[float, str]] = []
+    for tick in range(121):  # 12 seconds, ten ticks a second
+        now = 1000.0 + tick / 10
+        published.extend((now, r.device.public_id) for r in timetable.due(now, None))
+    times = {
+        public_id: [at for at, who in published if who == public_id]
+        for public_id in ("camden-aq-0001", "camden-aq-0007")
+    }
+    assert len(times["camden-aq-0001"]) in (11, 12) and len(times["camden-aq-0007"]) == 3
+    # The first message comes within the interval; then one each interval, to the tick.
+    assert times["camden-aq-0001"][0] < 1001.0 and times["camden-aq-0007"][0] < 1004.0
+    gaps = [b - a for a, b in itertools.pairwise(times["camden-aq-0001"])]
+    assert all(0.9 < gap < 1.15 for gap in gaps), gaps
+    # Reloaded (as every minute), a device keeps its place in the timetable.
+    before = dict(timetable.next_at)
+    timetable.load(routes, 1012.0)
+    assert timetable.next_at == before
+    assert timetable.messages_per_second == 1.25
+
+
+def test_simulated_devices_report_at_their_declared_intervals_except_the_silent_ones(
+    ingester: Ingester, ingest_settings: Settings
+) -> None:
+    with db.connect(ingest_settings) as conn, conn.transaction():
+        entry = devices.get_device(conn, "camden-aq-0001")
+        assert entry is not None
+        devices.update_device(
+            conn, "camden-aq-0001", {**entry, "reporting_interval": "PT1S"}, ADMIN
+        )
+
+    def messages_by_device(silent: frozenset[str], seconds: float) -> dict[str, int]:
+        simulator = Simulator(
+            ingest_settings, devices=10, rate=0.5, faults=0.0, seed=4, silent=silent
+        )
+        timer = threading.Timer(seconds, simulator.stopping.set)
+        timer.start()
+        sent = simulator.run()
+        wait_until(lambda: ingester.stats.total("lamplighter_ingest_messages") >= sent)
+        rows = query(
+            ingest_settings,
+            "SELECT d.public_id, count(DISTINCT r.time) FROM readings r"
+            " JOIN devices d ON d.id = r.device_id GROUP BY 1",
+        )
+        return dict(rows)
+
+    # camden-aq-0001 every second; camden-lora-0001, which declares nothing, at 0.5 a second.
+    heard = messages_by_device(frozenset(), 3.5)
+    assert 3 <= heard["camden-aq-0001"] <= 4, heard
+    assert 1 <= heard["camden-lora-0001"] <= 2, heard
+    again = messages_by_device(frozenset({"camden-aq-0001"}), 2.5)
+    assert again["camden-aq-0001"] == heard["camden-aq-0001"], again
+    assert again["camden-lora-0001"] > heard["camden-lora-0001"], again
 
 
 def test_simulated_readings_are_all_accepted_by_the_register(
@@ -68,7 +149,11 @@ def test_with_faults_the_simulator_sends_what_quarantine_must_catch(
 
 
 def test_up_simulates_only_on_the_embedded_broker(settings: Settings) -> None:
-    assert simulate_cmd.process(settings) is not None
+    arguments = simulate_cmd.process(settings)
+    assert arguments is not None
+    # The demo's devices left silent on purpose, so that "not reporting" has something to show.
+    named = [arguments[n + 1] for n, option in enumerate(arguments) if option == "--silent"]
+    assert named == list(SILENT)
     real_broker = dataclasses.replace(
         settings, mqtt=dataclasses.replace(settings.mqtt, url="mqtt://broker.example:1883")
     )

@@ -49,6 +49,7 @@ def device_entry(public_id: str = "camden-aq-0001", **changes: Any) -> dict[str,
         "contact_email": None,
         "dev_eui": None,
         "ttn_device_id": None,
+        "reporting_interval": None,
         "metrics": [
             {
                 "key": "no2",

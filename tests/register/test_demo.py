@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from register import devices, validation
 from register.demo.london import BOROUGHS
+from register.demo.seed import SILENT
 from register.platform import db
 from register.platform.config import Settings
 from register.schemas import DeviceSchema
@@ -98,3 +100,19 @@ def test_every_demo_device_passes_the_schema_and_is_realistic(demo_conn: Conn) -
         own = [e for e in entries if e["organisation"] == borough.slug]
         assert all(abs(e["latitude"] - borough.latitude) < 0.05 for e in own)
         assert all(abs(e["longitude"] - borough.longitude) < 0.08 for e in own)
+
+
+def test_most_demo_devices_declare_short_intervals_and_the_silent_ones_can_be_marked(
+    demo_conn: Conn,
+) -> None:
+    entries = {e["public_id"]: e for e in devices.list_devices(demo_conn)}
+    intervals = Counter(e["reporting_interval"] for e in entries.values())
+    # Short enough for the live demo to show readings arriving, and some devices without one.
+    assert set(intervals) == {"PT1M", "PT2M", "PT5M", None}
+    assert intervals[None] > 0 and sum(intervals.values()) - intervals[None] > 1000
+    by_kind = {e["reporting_interval"] for e in entries.values() if "-aq-" in e["public_id"]}
+    assert by_kind == {"PT1M"}
+    # The devices left silent on purpose are active and declare an interval, so they are marked.
+    for public_id in SILENT:
+        assert entries[public_id]["status"] == "active", public_id
+        assert entries[public_id]["reporting_interval"] is not None, public_id

@@ -64,6 +64,22 @@ def test_update_records_only_what_changed(conn: Conn) -> None:
     assert stored is not None and stored["metrics"][0]["retention"] == "P90D"
 
 
+def test_a_change_of_reporting_interval_is_recorded_like_any_other(conn: Conn) -> None:
+    add_device(conn)
+    devices.update_device(conn, "camden-aq-0001", device_entry(reporting_interval="15 min"), ADMIN)
+    devices.update_device(conn, "camden-aq-0001", device_entry(reporting_interval="PT1H"), ADMIN)
+    devices.update_device(conn, "camden-aq-0001", device_entry(reporting_interval=None), ADMIN)
+    events = device_history(conn)
+    assert "reporting_interval" not in events[0]["changes"]  # not declared when created
+    assert [e["changes"] for e in events[1:]] == [
+        {"reporting_interval": {"before": None, "after": "PT15M"}},
+        {"reporting_interval": {"before": "PT15M", "after": "PT1H"}},
+        {"reporting_interval": {"before": "PT1H", "after": None}},
+    ]
+    stored = devices.get_device(conn, "camden-aq-0001")
+    assert stored is not None and stored["reporting_interval"] is None
+
+
 def test_adding_and_withdrawing_metrics_is_recorded_and_keeps_ids(conn: Conn) -> None:
     add_device(conn)
     (no2_id,) = conn.execute("SELECT id FROM device_metrics WHERE key = 'no2'").fetchone() or (

@@ -62,6 +62,7 @@ def seed(conn: Conn) -> None:
         purposes=["mobility"],
         dev_eui="70B3D57ED0001234",
         ttn_device_id="hackney-parking@ttn/bay-1",
+        reporting_interval="PT10M",
         metrics=[
             {
                 "key": "occupied",
@@ -114,7 +115,21 @@ def test_geojson_export_is_a_feature_collection_of_points(conn: Conn) -> None:
     feature = next(f for f in document["features"] if f["id"] == "hackney-park-0001")
     assert feature["geometry"] == {"type": "Point", "coordinates": [-0.1426, 51.539]}
     assert feature["properties"]["technology"] == ["magnetometer", "lorawan"]
+    assert feature["properties"]["reporting_interval"] == "PT10M"
     assert "latitude" not in feature["properties"]
+
+
+def test_every_format_carries_the_reporting_interval_in_iso_8601(conn: Conn) -> None:
+    seed(conn)
+    rows = list(csv.DictReader(io.StringIO(exports.build(conn, "csv").decode())))
+    assert {row["public_id"]: row["reporting_interval"] for row in rows} == {
+        "camden-aq-0001": "",
+        "camden-cam-0001": "",
+        "hackney-empty-0001": "",
+        "hackney-park-0001": "PT10M",
+    }
+    listed = json.loads(exports.build(conn, "json"))["devices"]
+    assert [d["reporting_interval"] for d in listed] == [None, None, None, "PT10M"]
 
 
 def csv_with_rows(
@@ -150,6 +165,7 @@ def test_an_import_with_bad_rows_stores_nothing_and_reports_each_one(conn: Conn)
             "camden-aq-0001": {"name": "Renamed, and fine"},
             "camden-cam-0001": {"purposes": "safety"},
             "hackney-empty-0001": {"latitude": "95"},
+            "hackney-park-0001": {"reporting_interval": "every now and then"},
         },
     )
     text = text.replace("hackney-empty-0001", "hackney-new-0001")  # a new device, otherwise good
@@ -159,6 +175,9 @@ def test_an_import_with_bad_rows_stores_nothing_and_reports_each_one(conn: Conn)
         "line 3, metric_unit: 'cel' is not a SenML unit; close matches: Cel",
         "line 4, purposes[0]: 'safety' is not a DTPR purpose; close matches: safety_security",
         "line 6, latitude: must be between -90 and 90 (WGS84 degrees)",
+        "line 7, reporting_interval: 'every now and then' is not a reporting interval; use an "
+        "ISO 8601 duration such as PT15M, PT1H or P1D, or text such as '15 minutes'; leave it "
+        "empty if the device does not say",
     ]
     assert exports.build(conn, "json").decode() == before
     assert devices.get_device(conn, "hackney-new-0001") is None
@@ -179,16 +198,26 @@ def test_rows_of_one_device_must_agree_and_ids_must_not_repeat(conn: Conn) -> No
 def test_json_and_geojson_problems_are_reported_by_device_and_feature(conn: Conn) -> None:
     seed(conn)
     entries = imports.read_json(
-        {"devices": [device_entry("camden-x-1"), device_entry("camden-x-2", technology=["cam"])]}
+        {
+            "devices": [
+                device_entry("camden-x-1"),
+                device_entry("camden-x-2", technology=["cam"]),
+                device_entry("camden-x-3", reporting_interval="PT0S"),
+            ]
+        }
     )
     problems = imports.import_entries(conn, entries, ADMIN, dry_run=True).problems
     assert problems == [
         "device 2, technology[0]: 'cam' is not a DTPR technology; "
-        "close matches: video_camera, video_camera_infrared"
+        "close matches: video_camera, video_camera_infrared",
+        "device 3, reporting_interval: must be longer than zero; use an ISO 8601 duration such "
+        "as PT15M, PT1H or P1D, or text such as '15 minutes'; leave it empty if the device does "
+        "not say",
     ]
     collection = json.loads(exports.build(conn, "geojson"))
     collection["features"][1]["geometry"] = None
     collection["features"][3]["properties"]["status"] = "gone"
+    collection["features"][3]["properties"]["reporting_interval"] = "-PT1M"
     problems = imports.import_entries(
         conn, imports.read_geojson(collection), ADMIN, dry_run=True
     ).problems
@@ -196,6 +225,9 @@ def test_json_and_geojson_problems_are_reported_by_device_and_feature(conn: Conn
         "feature 2, latitude: is required",
         "feature 2, longitude: is required",
         "feature 4, status: must be one of: planned, active, suspended, decommissioned",
+        "feature 4, reporting_interval: '-PT1M' is not a reporting interval; use an ISO 8601 "
+        "duration such as PT15M, PT1H or P1D, or text such as '15 minutes'; leave it empty if "
+        "the device does not say",
     ]
 
 

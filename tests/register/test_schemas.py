@@ -185,6 +185,44 @@ def test_blank_optional_cells_mean_not_given() -> None:
 
 
 @pytest.mark.parametrize(
+    ("given", "stored", "dumped"),
+    [
+        ("PT15M", timedelta(minutes=15), "PT15M"),
+        ("pt1h", timedelta(hours=1), "PT1H"),
+        ("P1D", timedelta(days=1), "P1D"),
+        ("5 minutes", timedelta(minutes=5), "PT5M"),
+        (" ", None, None),
+        (None, None, None),
+    ],
+)
+def test_a_reporting_interval_is_optional_and_written_in_iso_8601(
+    given: str | None, stored: timedelta | None, dumped: str | None
+) -> None:
+    loaded = validation.load(DeviceSchema(), device_entry(reporting_interval=given))
+    assert loaded["reporting_interval"] == stored
+    assert DeviceSchema().dump(loaded)["reporting_interval"] == dumped
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("often", "'often' is not a reporting interval; use an ISO 8601 duration such as PT15M"),
+        ("PT", "'PT' is not a reporting interval"),
+        ("P0D", "must be longer than zero; use an ISO 8601 duration"),
+        ("0", "must be longer than zero"),
+        ("not retained", "must be longer than zero"),
+        ("-PT5M", "is not a reporting interval"),
+        ("P2Y", "must be 1 year at most"),
+        (15, "'15' is not a reporting interval"),
+        (["PT1M"], "must be text"),
+    ],
+)
+def test_a_bad_reporting_interval_says_what_is_allowed(given: Any, message: str) -> None:
+    found = errors_of(DeviceSchema(), device_entry(reporting_interval=given))
+    assert message in found["reporting_interval"], found
+
+
+@pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
         ({"slug": "Camden Council"}, "slug", "not a valid organisation slug"),

@@ -139,7 +139,14 @@ def test_a_device_says_everything_in_words_and_ids(client: FlaskClient, register
     assert device["personal_data"]["legal_basis"] == "public_task"
     assert device["open_data"] == {"metrics": ["people_count"]}
     assert device["responsible"]["organisation"]["slug"] == "camden"
-    assert device["live"] == {"last_seen_at": None, "last_stored_at": None}
+    assert device["live"] == {
+        "last_seen_at": None,
+        "last_stored_at": None,
+        "reporting_interval": None,
+        "expected": None,
+        "not_reporting_since": None,
+        "not_reporting": None,
+    }
     assert device["compliance"] == {
         "computed_at": None,
         "retention": [

@@ -4,16 +4,19 @@ accessibility checks (WCAG 2.2 AA rules) with zero violations."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Route
 
 from register.jobs.compliance import compute_compliance
+from register.jobs.silence import mark_silent
 from register.platform import db
 from register.platform.config import Settings
 from tests.conftest import database_of_its_own
 from tests.register.factories import add_device
+from tests.register.test_silence import registered
 from tests.web.conftest import serving
 from tests.web.samples import add_camera
 from tests.web.test_device_page import HEADINGS
@@ -26,14 +29,21 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 @pytest.fixture(scope="module")
 def site(settings: Settings, migrated_template: str) -> Iterator[str]:
     """Address of the site serving a register of two air-quality monitors (Camden, with a reading
-    kept too long and a refused message, and Hackney on Mare Street) and a Camden camera, with
-    compliance figures computed, in a migrated database of this module's own. The tests
-    that only look at it share it; one that changes the register uses `live_server`."""
+    kept too long and a refused message, and Hackney on Mare Street, which is not reporting every
+    minute as it says) and a Camden camera, with compliance figures computed, in a migrated
+    database of this module's own. The tests that only look at it share it; one that changes the
+    register uses `live_server`."""
     with database_of_its_own(settings, migrated_template) as register:
         with db.connect(register) as conn:
             with conn.transaction():
                 device_id = add_device(conn, "camden-aq-0001")
-                add_device(conn, "hackney-aq-0001", organisation="hackney", place="Mare Street")
+                hackney = add_device(
+                    conn,
+                    "hackney-aq-0001",
+                    organisation="hackney",
+                    place="Mare Street",
+                    reporting_interval="PT1M",
+                )
                 add_camera(conn)
                 # Compliance figures with both answers and a refusal, so axe checks them too.
                 conn.execute(
@@ -46,6 +56,8 @@ def site(settings: Settings, migrated_template: str) -> Iterator[str]:
                     " device_id) VALUES ('native', 't', 'x', 1, 'unit_mismatch', 'test', %s)",
                     (device_id,),
                 )
+            registered(conn, hackney, timedelta(hours=1))
+            mark_silent(conn, register)
             compute_compliance(conn, register)
         app = create_app(register)
         app.config["TESTING"] = True
@@ -90,7 +102,8 @@ def test_the_search_works_without_javascript(browser: Browser, site: str) -> Non
 
 @pytest.mark.parametrize(
     "path", ["/", "/devices/camden-cam-0001", "/devices/camden-aq-0001", "/organisations/camden",
-             "/about", "/system", "/devices/camden-cam-0001/sign", "/api"],
+             "/about", "/system", "/devices/camden-cam-0001/sign", "/api",
+             "/devices/hackney-aq-0001", "/organisations/hackney", "/?reporting=no"],
 )  # fmt: skip
 def test_axe_finds_no_accessibility_violations(page: Page, site: str, path: str) -> None:
     page.goto(site + path)
@@ -102,6 +115,24 @@ def test_axe_finds_no_accessibility_violations(page: Page, site: str, path: str)
         for v in results.response["violations"]
     ]
     assert problems == []
+
+
+def test_a_device_not_reporting_says_so_on_its_page_in_the_list_and_on_the_map(
+    page: Page, site: str
+) -> None:
+    page.goto(f"{site}/devices/hackney-aq-0001")
+    working = page.locator("section[aria-labelledby=live]")
+    assert "Not reporting since" in working.inner_text()
+    assert "it is expected every minute." in working.inner_text()
+    page.goto(f"{site}/?reporting=no")
+    assert page.get_by_role("heading", name="1 sensor").is_visible()
+    assert "Not reporting since" in page.locator("ul.devices").inner_text()
+    page.wait_for_selector("#map[data-markers]")
+    marker = page.locator("img.marker-not-reporting")
+    assert marker.count() == 1
+    assert marker.get_attribute("alt") == "Air quality monitor, Mare Street (not reporting)"
+    marker.click()
+    assert "Not reporting since" in page.locator(".leaflet-popup-content").inner_text()
 
 
 def test_the_home_map_shows_every_marker_with_no_network(page: Page, site: str) -> None:

@@ -85,6 +85,15 @@ class DeviceSummary(Schema):
     purposes = fields.List(fields.String(), **_described("DTPR purpose ids."))
     technology = fields.List(fields.String(), **_described("DTPR technology ids."))
     personal_data = fields.Boolean(**_described("Whether it collects personal data."))
+    reporting_interval = _nullable(
+        fields.String, "How often it says it reports, ISO 8601 (PT15M); null if it does not say."
+    )
+    not_reporting_since = _nullable(
+        fields.DateTime,
+        "Since when it has not reported (UTC): set once it has not been heard from for "
+        "several of its intervals; null while it reports, or when it declares no interval.",
+    )
+    not_reporting = _nullable(fields.String, "The same in words; null while it reports.")
     distance_m = _nullable(fields.Integer, "Metres from the `near` point; null without `near`.")
 
 
@@ -149,6 +158,16 @@ class Responsible(Schema):
 class Live(Schema):
     last_seen_at = _nullable(fields.DateTime, "When the device was last heard from (UTC).")
     last_stored_at = _nullable(fields.DateTime, "Its newest stored reading's arrival (UTC).")
+    reporting_interval = _nullable(
+        fields.String, "How often it says it reports, ISO 8601 (PT15M); null if it does not say."
+    )
+    expected = _nullable(fields.String, "The same in words, e.g. every 15 minutes.")
+    not_reporting_since = _nullable(
+        fields.DateTime,
+        "Since when it has not reported (UTC): set once it has not been heard from for "
+        "several of its intervals; null while it reports, or when it declares no interval.",
+    )
+    not_reporting = _nullable(fields.String, "The same in words; null while it reports.")
 
 
 class RetentionCheck(Schema):
@@ -278,6 +297,9 @@ class Transparency(Schema):
     devices = fields.Integer()
     by_status = fields.Nested(ByStatus)
     personal_data_devices = fields.Integer()
+    not_reporting_devices = fields.Integer(
+        **_described("Its active devices not heard from for several of their declared intervals.")
+    )
     refused_messages = fields.Integer(
         **_described("Messages refused from its devices that quarantine still holds.")
     )

@@ -11,6 +11,11 @@
   }).addTo(map);
   // No animation: markers settle at once (and overlapping in-between icons never exist).
   var clusters = L.markerClusterGroup({ chunkedLoading: true, animate: false });
+  var notReportingIcon = L.icon({
+    iconUrl: element.dataset.notReportingIcon,
+    iconSize: [25, 41], iconAnchor: [12, 41], popupAnchor: [1, -34],
+    className: "marker-not-reporting"
+  });
 
   function popup(feature) {
     var box = document.createElement("div");
@@ -23,6 +28,11 @@
       var note = document.createElement("strong");
       note.textContent = " (personal data)";
       box.appendChild(note);
+    }
+    if (feature.properties.not_reporting) {
+      var silent = document.createElement("p");
+      silent.textContent = feature.properties.not_reporting + ".";
+      box.appendChild(silent);
     }
     return box;
   }
@@ -59,6 +69,11 @@
       var layer = L.geoJSON(collection, {
         pointToLayer: function (feature, latlng) {
           var label = feature.properties.name + ", " + feature.properties.place;
+          if (feature.properties.not_reporting) {
+            // Not reporting: a marker of another shape, and the words in its label.
+            label += " (not reporting)";
+            return L.marker(latlng, { title: label, alt: label, icon: notReportingIcon });
+          }
           return L.marker(latlng, { title: label, alt: label });
         },
         onEachFeature: function (feature, marker) { marker.bindPopup(popup(feature)); }

@@ -28,6 +28,8 @@ CSV_COLUMNS = (
     "purposes",
     "technology",
     "personal_data",
+    "reporting_interval",
+    "not_reporting_since",
     "url",
 )
 
@@ -95,6 +97,10 @@ def devices_csv() -> Response:
             "purposes": " ".join(d["purposes"]),
             "technology": " ".join(d["technology"]),
             "personal_data": "yes" if d["personal_data"] else "no",
+            "reporting_interval": d["reporting_interval"] or "",
+            "not_reporting_since": (
+                d["not_reporting_since"].isoformat() if d["not_reporting_since"] else ""
+            ),
         }
         writer.writerow([row[c] for c in CSV_COLUMNS])
     return Response(
