@@ -134,7 +134,9 @@ class IngestSettings:
     )
     simulate_devices: int = setting(
         200,
-        "Devices `lamplighter up` simulates on the embedded broker; 0 turns the simulator off.",
+        "Devices without a declared reporting interval that `lamplighter up` simulates on the "
+        "embedded broker (each one that declares an interval reports at it); 0 turns the "
+        "simulator off.",
         check=not_negative,
     )
     simulate_rate: float = setting(

@@ -21,6 +21,8 @@ from register.queries import Conn
 from register.queries import registry as register_queries
 from web import compliance, database, queries, reporting
 
+# How far back the device's page looks for its newest readings.
+LATEST_READINGS_WINDOW = timedelta(days=1)
 STATUS_TEXT = {
     "planned": "Planned: not installed yet, so it collects nothing.",
     "active": "Active: installed and collecting data.",
@@ -108,6 +110,7 @@ def build(conn: Conn, public_id: str) -> dict[str, Any] | None:
         "last_seen_at": _utc(activity.get("last_seen_at")),
         "last_stored_at": _utc(activity.get("last_stored_at")),
         **_reporting(row["reporting_interval"], queries.get_not_reporting_since(conn, row["id"])),
+        "latest_readings": _latest_readings(conn, row["id"], metrics),
     }
     card["compliance"] = compliance.for_device(conn, row["id"], metrics)
     card["history"] = history(conn, row["id"])
@@ -158,6 +161,38 @@ def _reporting(interval: timedelta | None, since: datetime | None) -> dict[str, 
         "not_reporting_since": _utc(since),
         "not_reporting": reporting.not_reporting_text(since, interval),
     }
+
+
+def _latest_readings(
+    conn: Conn, device_id: int, metrics: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The newest reading of each open-data metric in the last day: the live data a resident
+    may see. Personal data is never open data, so its values never appear here."""
+    since = datetime.now(UTC) - LATEST_READINGS_WINDOW
+    latest = queries.list_latest_open_readings(conn, device_id, since)
+    shown = []
+    for metric in metrics:
+        if metric["key"] not in latest or not metric["open_data"] or metric["personal"]:
+            continue
+        at, value = latest[metric["key"]]
+        shown.append(
+            {
+                "key": metric["key"],
+                "label": metric["label"],
+                "at": _utc(at),
+                "value": value,
+                "value_text": _value_text(value, metric),
+            }
+        )
+    return shown
+
+
+def _value_text(value: float, metric: dict[str, Any]) -> str:
+    """'23.4 ug/m3', '17' (a count), 'yes'."""
+    if metric["value_kind"] == "boolean":
+        return "yes" if value else "no"
+    unit = metric["unit"]
+    return f"{value:g}" if unit in ("", "count") else f"{value:g} {unit}"
 
 
 def _metric(metric: dict[str, Any]) -> dict[str, Any]:

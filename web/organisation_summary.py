@@ -1,7 +1,7 @@
 """An organisation's transparency summary: who it is, how many devices it runs in each status,
-how many collect personal data, how many are not reporting as they declare, how many messages
-were refused, the purposes served, and its compliance figures (the share of its devices within
-retention, refused data by window).
+how many collect personal data, how many are not reporting as they declare, the purposes
+served, and its compliance figures (the share of its devices within retention, refused data by
+window), which the compliance job computes.
 
 One dict, shown on the organisation's page and served by its JSON twin and the API.
 """
@@ -38,7 +38,6 @@ def build(conn: Conn, slug: str) -> dict[str, Any] | None:
             "by_status": {status: figures[status] for status in STATUS_ORDER},
             "personal_data_devices": figures["personal_data_devices"],
             "not_reporting_devices": figures["not_reporting"],
-            "refused_messages": figures["refused"],
             "purposes": [
                 {"id": p, "name": (t.name if (t := vocab.term("purpose", p)) else p), "devices": n}
                 for p, n in purposes

@@ -32,6 +32,25 @@ def get_device_activity(conn: Conn, device_id: int) -> dict[str, Any] | None:
     )
 
 
+def list_latest_open_readings(
+    conn: Conn, device_id: int, since: datetime
+) -> dict[str, tuple[datetime, float]]:
+    """The newest stored reading since `since` of each of the device's open-data metrics (never
+    a personal one: the register keeps those two apart), by metric key."""
+    rows = conn.execute(
+        """SELECT m.key, latest.time, latest.value
+             FROM device_metrics m
+             CROSS JOIN LATERAL (
+                 SELECT r.time, r.value FROM readings r
+                  WHERE r.device_id = m.device_id AND r.metric_id = m.id AND r.time >= %s
+                  ORDER BY r.time DESC LIMIT 1) AS latest
+            WHERE m.device_id = %s AND m.open_data AND NOT m.personal
+              AND m.withdrawn_at IS NULL""",
+        (since, device_id),
+    ).fetchall()
+    return {key: (time, value) for key, time, value in rows}
+
+
 def get_not_reporting_since(conn: Conn, device_id: int) -> datetime | None:
     """Since when the device has not reported (the mark of mark_silent, while it stands), or
     None when it reports or declares no interval."""
@@ -127,7 +146,7 @@ def list_organisation_slugs(conn: Conn) -> list[tuple[str, str]]:
 
 def get_organisation_summary(conn: Conn, slug: str) -> dict[str, Any] | None:
     """An organisation's transparency figures: devices by status, personal data, devices not
-    reporting, refusals."""
+    reporting. (Its refused data is a compliance figure: `web/compliance.py`.)"""
     return (
         conn.cursor(row_factory=dict_row)
         .execute(
@@ -143,9 +162,7 @@ def get_organisation_summary(conn: Conn, slug: str) -> dict[str, Any] | None:
                       AS personal_data_devices,
                   count(d.id) FILTER (WHERE """
             + NOT_REPORTING
-            + """) AS not_reporting,
-                  (SELECT count(*) FROM quarantine q JOIN devices qd ON qd.id = q.device_id
-                    WHERE qd.organisation_id = o.id) AS refused
+            + """) AS not_reporting
              FROM organisations o
              LEFT JOIN devices d ON d.organisation_id = o.id
             WHERE o.slug = %s

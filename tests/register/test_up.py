@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -90,6 +91,18 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
         assert stored > 0, "no readings arrived from the simulator"
         home = wait_until(lambda: fetch(site[1] + "/"), timeout=60, what="the home page")
         assert "Camden" in home
+
+        # A demo device reporting every minute shows readings of the last minute on its page.
+        def fresh_readings() -> list[dict[str, str]]:
+            card = fetch(site[1] + "/devices/camden-aq-0001.json")
+            latest = json.loads(card)["live"]["latest_readings"] if card else []
+            now = datetime.now(UTC)
+            return [
+                r for r in latest if now - datetime.fromisoformat(r["at"]) < timedelta(minutes=1)
+            ]
+
+        wait_until(fresh_readings, timeout=90, what="a reading of the last minute on a device page")
+        assert "Its newest open-data readings" in fetch(site[1] + "/devices/camden-aq-0001")
         # The scheduler ran every job as soon as it started.
         wait_until(
             lambda: all(

@@ -146,6 +146,7 @@ def test_a_device_says_everything_in_words_and_ids(client: FlaskClient, register
         "expected": None,
         "not_reporting_since": None,
         "not_reporting": None,
+        "latest_readings": [],
     }
     assert device["compliance"] == {
         "computed_at": None,

@@ -170,3 +170,36 @@ def test_json_twins_give_times_in_iso_8601_utc(client: FlaskClient, web_settings
     assert card["live"]["last_seen_at"] == "2026-11-22T20:15:00Z"
     assert card["installed_on"] == "2026-03-01"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", card["history"][0]["at"])
+
+
+def test_the_page_shows_the_newest_open_readings_of_the_last_day_and_never_personal_ones(
+    client: FlaskClient, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        camera = add_camera(conn)
+        metric_ids = dict(
+            conn.execute(
+                "SELECT key, id FROM device_metrics WHERE device_id = %s", (camera,)
+            ).fetchall()
+        )
+        for key, age, value in [
+            ("people_count", "2 days", 40),  # too old to show
+            ("people_count", "5 minutes", 12),
+            ("people_count", "30 seconds", 17),  # the newest
+            ("incident_clip", "10 seconds", 1),  # personal data: never shown
+        ]:
+            conn.execute(
+                "INSERT INTO readings VALUES (now() - %s::interval, %s, %s, %s)",
+                (age, camera, metric_ids[key], value),
+            )
+    card = client.get("/devices/camden-cam-0001.json").get_json()
+    (latest,) = card["live"]["latest_readings"]
+    assert (latest["key"], latest["value"], latest["value_text"]) == (
+        "people_count",
+        17.0,
+        "17",
+    )
+    html = client.get("/devices/camden-cam-0001").get_data(as_text=True)
+    assert "Its newest open-data readings in the last day" in html
+    assert "<td>17</td>" in html
+    assert "incident_clip" not in html[html.index('id="live"') : html.index('id="compliance"')]

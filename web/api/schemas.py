@@ -155,6 +155,14 @@ class Responsible(Schema):
     contact_email = fields.String(**_described("Where to send questions about this device."))
 
 
+class LatestReading(Schema):
+    key = fields.String(**_described("The metric's key."))
+    label = fields.String()
+    at = fields.DateTime(**_described("When it was measured (UTC)."))
+    value = fields.Float()
+    value_text = fields.String(**_described("The value with its unit, in words for yes/no."))
+
+
 class Live(Schema):
     last_seen_at = _nullable(fields.DateTime, "When the device was last heard from (UTC).")
     last_stored_at = _nullable(fields.DateTime, "Its newest stored reading's arrival (UTC).")
@@ -168,6 +176,12 @@ class Live(Schema):
         "several of its intervals; null while it reports, or when it declares no interval.",
     )
     not_reporting = _nullable(fields.String, "The same in words; null while it reports.")
+    latest_readings = fields.List(
+        fields.Nested(LatestReading),
+        **_described(
+            "The newest reading of each open-data metric in the last day; never personal data."
+        ),
+    )
 
 
 class RetentionCheck(Schema):
@@ -299,9 +313,6 @@ class Transparency(Schema):
     personal_data_devices = fields.Integer()
     not_reporting_devices = fields.Integer(
         **_described("Its active devices not heard from for several of their declared intervals.")
-    )
-    refused_messages = fields.Integer(
-        **_described("Messages refused from its devices that quarantine still holds.")
     )
     purposes = fields.List(fields.Nested(PurposeCount))
     compliance = fields.Nested(OrganisationCompliance)
