@@ -12,11 +12,14 @@ when they expire, not before. Readings go two ways:
   The chunk is first locked against writes, probed again, and its readings counted by
   (device, metric); `drop_chunks` then also locks `device_metrics` for a moment, for the
   chunk's foreign key.
-- **Batches**, everywhere else: straight from one chunk's table, each metric through the
-  readings index, at most `jobs.retention_batch_rows` rows per transaction, a data-modifying
-  CTE counting what went by (device, metric). Deletes take no lock that ingest's inserts wait
-  for; a deleted row a late duplicate would collide with delays that insert by one short
-  transaction at most.
+- **Batches**, everywhere else, straight from one chunk's table, at most
+  `jobs.retention_batch_rows` rows per transaction, a data-modifying CTE counting what went by
+  (device, metric). The metrics whose every reading in the chunk has expired go a range of the
+  table's pages at a time (few enough pages that they cannot hold more rows than a batch may
+  delete: one pass over the table, no index probe per metric); the metrics whose cutoff or
+  watermark falls inside the chunk go through the readings index, from where the last batch
+  stopped. Deletes take no lock that ingest's inserts wait for; an insert that collides with a
+  row being deleted (a late duplicate) waits for one short transaction at most.
 
 Every transaction waits at most `jobs.lock_timeout` for a lock. A step that does not get one is
 given up for this run (logged and counted; a chunk whose drop gave up is deleted in batches).
@@ -38,15 +41,19 @@ its readings is left (`enforced_before`, this run's cutoff), and next time delet
 - when the retention changes: the mark is kept with the metric row's version (its `xmin`), and
   any change to the row gives it a new one, so a retention lengthened and shortened again
   between two runs voids the mark (a lengthened retention lets the ingester store older
-  readings); the next run deletes that metric's readings from the beginning. A retention that
-  is only shortened voids it as well, which costs one such run;
+  readings), and so does any other change; the next run deletes that metric's readings from
+  the beginning;
 - when the ingester has not heard of a change yet: it reloads a changed device within a second
   and the whole register every `ingest.register_refresh` seconds, so until then it may still
-  enforce the retention before the change. A metric whose mark was void therefore gets a new
-  one only once its device was last changed (`devices.updated_at`, which every change through
-  the register sets) more than `register_refresh` plus IN_FLIGHT ago; until then each run
-  deletes its readings from the beginning.
+  enforce the retention before the change. A metric without a valid mark therefore gets one
+  only once its device was last changed (`devices.updated_at`, which every change through the
+  register sets) more than `register_refresh` plus IN_FLIGHT ago; until then each run deletes
+  its readings from the beginning.
 
+What a mark assumes, then: readings arrive through the ingester (one copied in by hand below a
+mark is not looked for: empty `retention_watermarks` after loading old readings), a reading is
+committed within IN_FLIGHT of its check or not at all, and a retention changed straight in
+SQL, not through the register, reaches the ingester before the next run.
 A watermark only narrows where a run looks; it never makes a run delete anything.
 """
 
@@ -122,10 +129,10 @@ def enforce_retention(conn: Conn, settings: Settings, *, now: datetime | None = 
         queries.limit_waits(conn, lock_timeout)
         metrics = queries.list_metrics_to_enforce(conn)
         chunks = queries.list_chunks(conn)
-        block_size = queries.get_block_size(conn)
+        most_per_page = queries.get_most_rows_per_page(conn)
     # Pages a batch may go over: so few that they cannot hold more rows than it may delete.
-    pages = settings.jobs.retention_batch_rows // max_rows_per_page(block_size)
-    plans = [plan_metric(metric, now) for metric in metrics]
+    pages = settings.jobs.retention_batch_rows // most_per_page
+    plans = plan_metrics(metrics, now)
     tally = Tally()
     dropped = drop_expired_chunks(conn, chunks, now, lock_timeout, tally)
     for targets in chunk_targets([c for c in chunks if c not in dropped], plans):
@@ -158,13 +165,21 @@ def summary(rows: int, skipped: int) -> str:
     return said
 
 
-def plan_metric(metric: MetricToEnforce, now: datetime) -> Plan:
-    if metric.retention_seconds == 0:
-        cutoff = NEVER
-    else:
-        cutoff = now - timedelta(seconds=metric.retention_seconds)
-    not_before = BEGINNING if metric.enforced_before is None else metric.enforced_before - IN_FLIGHT
-    return Plan(metric, cutoff, not_before)
+def plan_metrics(metrics: Sequence[MetricToEnforce], now: datetime) -> list[Plan]:
+    """Each metric's cutoff at `now`, and where its expired readings may start."""
+    cutoffs: dict[float, datetime] = {}
+    plans = []
+    for metric in metrics:
+        cutoff = cutoffs.get(metric.retention_seconds)
+        if cutoff is None:
+            cutoff = cutoffs[metric.retention_seconds] = (
+                NEVER
+                if metric.retention_seconds == 0
+                else now - timedelta(seconds=metric.retention_seconds)
+            )
+        known = metric.enforced_before
+        plans.append(Plan(metric, cutoff, BEGINNING if known is None else known - IN_FLIGHT))
+    return plans
 
 
 def drop_expired_chunks(
@@ -175,7 +190,7 @@ def drop_expired_chunks(
     try:
         with transaction(conn):
             queries.limit_waits(conn, lock_timeout)
-            expired = [c for c in candidates if not queries.holds_unexpired_reading(conn, c, now)]
+            expired = queries.list_chunks_without_unexpired(conn, candidates, now)
     except GAVE_WAY as error:
         tally.gave_way("probing the chunks", error)
         return set()
@@ -322,12 +337,6 @@ def _delete_whole(
         if deleted is None:
             return False
         page += step
-
-
-def max_rows_per_page(block_size: int) -> int:
-    """The most rows a heap page can hold (PostgreSQL's MaxHeapTuplesPerPage): a page header,
-    and per row at least a line pointer and a tuple header."""
-    return (block_size - 24) // (4 + 24)
 
 
 def _batch(

@@ -9,10 +9,10 @@ retention changed during a run is obeyed from the next statement on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from psycopg import sql
 from psycopg.rows import class_row
@@ -55,7 +55,7 @@ class MetricToEnforce(NamedTuple):
 def list_metrics_to_enforce(conn: Conn) -> list[MetricToEnforce]:
     """Every declared metric, withdrawn ones included, with its watermark when it still holds,
     by device and id (the order of the readings index)."""
-    with conn.cursor(row_factory=class_row(MetricToEnforce)) as cur:
+    with conn.cursor(row_factory=_metric_row) as cur:
         return cur.execute(
             """
             SELECT m.id AS metric_id, m.device_id,
@@ -69,6 +69,10 @@ def list_metrics_to_enforce(conn: Conn) -> list[MetricToEnforce]:
              ORDER BY m.device_id, m.id
             """
         ).fetchall()
+
+
+def _metric_row(cursor: Any) -> Callable[[Sequence[Any]], MetricToEnforce]:
+    return MetricToEnforce._make
 
 
 def list_chunks(conn: Conn) -> list[Chunk]:
@@ -114,6 +118,30 @@ def holds_unexpired_reading(conn: Conn, chunk: Chunk, now: datetime) -> bool:
         {"now": now, "end": chunk.range_end},
     ).fetchone()
     return bool(row and row[0])
+
+
+def list_chunks_without_unexpired(
+    conn: Conn, chunks: Sequence[Chunk], now: datetime
+) -> list[Chunk]:
+    """Those of the chunks that hold no reading unexpired at `now` (holds_unexpired_reading for
+    each, in one statement: one plan and one round trip instead of one per chunk)."""
+    if not chunks:
+        return []
+    probes = [
+        sql.SQL(
+            f"""
+            SELECT {{n}} AS n WHERE NOT EXISTS (
+                SELECT 1 FROM device_metrics m
+                 WHERE m.retention > interval '0' AND {_CUTOFF} < {{end}}
+                   AND EXISTS (SELECT 1 FROM {{chunk}} r
+                                WHERE r.device_id = m.device_id AND r.metric_id = m.id
+                                  AND r.time >= {_CUTOFF}))
+            """
+        ).format(n=n, end=chunk.range_end, chunk=chunk.table)
+        for n, chunk in enumerate(chunks)
+    ]
+    rows = conn.execute(sql.SQL(" UNION ALL ").join(probes), {"now": now}).fetchall()
+    return [chunks[n] for n in sorted(row[0] for row in rows)]
 
 
 def lock_chunk_against_writes(conn: Conn, chunk: Chunk) -> None:
@@ -189,10 +217,21 @@ def delete_expired_batch(
     return {(device_id, metric_id): count for device_id, metric_id, count in rows}
 
 
-def get_block_size(conn: Conn) -> int:
-    """The size of a table page, in bytes."""
-    row = conn.execute("SELECT current_setting('block_size')::integer").fetchone()
-    return int(row[0]) if row else 8192
+def get_most_rows_per_page(conn: Conn) -> int:
+    """The most readings one page of a chunk can hold: its space (a page less its header) over
+    the least a row takes (a line pointer, a tuple header and the fixed-width columns that are
+    never null; columns of any other kind, or padding, only take more)."""
+    row = conn.execute(
+        """
+        SELECT (current_setting('block_size')::integer - 24)
+               / (4 + 24 + coalesce(sum(attlen) FILTER (WHERE attlen > 0 AND attnotnull), 0))
+          FROM pg_attribute
+         WHERE attrelid = 'readings'::regclass AND attnum > 0 AND NOT attisdropped
+        """
+    ).fetchone()
+    if row is None:
+        raise RuntimeError("the page size query returned no row")
+    return int(row[0])
 
 
 def count_pages(conn: Conn, chunk: Chunk) -> int:
@@ -225,9 +264,11 @@ def delete_expired_whole_pages(
                    AND m.id = r.metric_id
                    AND m.id IN (SELECT unnest(%(metric_ids)b::integer[]))
                    AND {_CUTOFF} >= %(end)s
-                RETURNING r.device_id, r.metric_id
+                RETURNING r.metric_id
             )
-            SELECT device_id, metric_id, count(*) FROM gone GROUP BY device_id, metric_id
+            SELECT m.device_id, g.metric_id, g.deleted
+              FROM (SELECT metric_id, count(*) AS deleted FROM gone GROUP BY metric_id) AS g
+              JOIN device_metrics m ON m.id = g.metric_id
             """
         ).format(chunk=chunk.table),
         {
