@@ -268,6 +268,7 @@ def delete_in_batches(
     if whole and not _delete_whole(
         conn, chunk, whole, pages, now=now, settings=settings, tally=tally
     ):
+        tally.unfinished.update(plan.metric.metric_id for plan in some)  # the chunk gave way
         return
     metric_ids = [plan.metric.metric_id for plan in some]
     not_before = [plan.not_before for plan in some]
