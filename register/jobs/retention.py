@@ -126,7 +126,7 @@ def enforce_retention(conn: Conn, settings: Settings, *, now: datetime | None = 
     now = now or datetime.now(UTC)
     lock_timeout = settings.jobs.lock_timeout
     with transaction(conn):
-        queries.limit_waits(conn, lock_timeout)
+        queries.set_up_step(conn, lock_timeout)
         metrics = queries.list_metrics_to_enforce(conn)
         chunks = queries.list_chunks(conn)
         most_per_page = queries.get_most_rows_per_page(conn)
@@ -189,7 +189,7 @@ def drop_expired_chunks(
     candidates = [chunk for chunk in chunks if chunk.range_end <= now]
     try:
         with transaction(conn):
-            queries.limit_waits(conn, lock_timeout)
+            queries.set_up_step(conn, lock_timeout)
             expired = queries.list_chunks_without_unexpired(conn, candidates, now)
     except GAVE_WAY as error:
         tally.gave_way("probing the chunks", error)
@@ -199,7 +199,7 @@ def drop_expired_chunks(
         started = time.perf_counter()
         try:
             with transaction(conn):
-                queries.limit_waits(conn, lock_timeout)
+                queries.set_up_step(conn, lock_timeout)
                 queries.lock_chunk_against_writes(conn, chunk)
                 # Probed again under the lock: a retention may have been lengthened meanwhile.
                 if queries.holds_unexpired_reading(conn, chunk, now):
@@ -354,7 +354,7 @@ def _batch(
     began = time.perf_counter()
     try:
         with transaction(conn):
-            queries.limit_waits(conn, lock_timeout)
+            queries.set_up_step(conn, lock_timeout)
             deleted = delete()
     except GAVE_WAY as error:
         tally.gave_way(f"deleting from {chunk.name}", error)
@@ -382,7 +382,7 @@ def mark_enforced(
     ]
     try:
         with transaction(conn):
-            queries.limit_waits(conn, settings.jobs.lock_timeout)
+            queries.set_up_step(conn, settings.jobs.lock_timeout)
             return queries.upsert_watermarks(conn, marks, now)
     except GAVE_WAY as error:
         tally.gave_way("recording the watermarks", error)

@@ -89,13 +89,16 @@ def list_chunks(conn: Conn) -> list[Chunk]:
         ).fetchall()
 
 
-def limit_waits(conn: Conn, lock_timeout: float) -> None:
-    """For the rest of this transaction: wait at most `lock_timeout` seconds for any lock, and
-    run every plan in this process (a parallel plan could take the batch's targets out of
-    order)."""
+def set_up_step(conn: Conn, lock_timeout: float) -> None:
+    """For the rest of this transaction: wait at most `lock_timeout` seconds for any lock; run
+    every plan in this process (a parallel plan could take a batch's targets out of order); and
+    commit without waiting for the disk, since a deletion a crash undoes is done again by the
+    next run (and the log keeps commits in order, so a watermark never outlives the deletions
+    it stands for)."""
     conn.execute(
         "SELECT set_config('lock_timeout', %s, true),"
-        " set_config('max_parallel_workers_per_gather', '0', true)",
+        " set_config('max_parallel_workers_per_gather', '0', true),"
+        " set_config('synchronous_commit', 'off', true)",
         (f"{max(1, round(lock_timeout * 1000))}ms",),
     )
 

@@ -10,7 +10,6 @@ from register.queries import Conn
 # Each metric's retention, by its id modulo 5: every device has four different ones.
 RETENTIONS = ("1 day", "7 days", "30 days", "90 days", "1825 days")
 LONGEST = "1825 days"
-COPY = "readings_copy"
 
 
 def mix_retentions(conn: Conn) -> None:
@@ -62,28 +61,28 @@ def vacuum_analyze(conn: Conn, table: str) -> None:
     conn.execute(f"VACUUM (ANALYZE) {table}")
 
 
-def copy_readings(conn: Conn, since: datetime, every: int) -> int:
+def copy_readings(conn: Conn, copy: str, since: datetime, every: int, first: int) -> int:
     """A hypertable like readings holding the readings since `since` of every `every`th
-    device; how many."""
-    conn.execute(f"DROP TABLE IF EXISTS {COPY}")
-    conn.execute(f"CREATE TABLE {COPY} (LIKE readings INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    device, from the `first`; how many."""
+    conn.execute(f"DROP TABLE IF EXISTS {copy}")
+    conn.execute(f"CREATE TABLE {copy} (LIKE readings INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     conn.execute(
-        f"SELECT create_hypertable('{COPY}', 'time', chunk_time_interval => interval '1 day',"
+        f"SELECT create_hypertable('{copy}', 'time', chunk_time_interval => interval '1 day',"
         " create_default_indexes => false)"
     )
-    conn.execute(f"CREATE UNIQUE INDEX ON {COPY} (device_id, metric_id, time DESC)")
+    conn.execute(f"CREATE UNIQUE INDEX ON {copy} (device_id, metric_id, time DESC)")
     cursor = conn.execute(
-        f"INSERT INTO {COPY} SELECT * FROM readings WHERE time >= %s AND device_id %% %s = 0",
-        (since, every),
+        f"INSERT INTO {copy} SELECT * FROM readings WHERE time >= %s AND device_id %% %s = %s",
+        (since, every, first % every),
     )
     return cursor.rowcount
 
 
-def delete_expired_from_copy(conn: Conn, now: datetime) -> int:
-    """One plain DELETE of every expired reading of the copy; how many went."""
+def delete_expired_from_copy(conn: Conn, copy: str, now: datetime) -> int:
+    """One plain DELETE of every expired reading of a copy; how many went."""
     cursor = conn.execute(
         f"""
-        DELETE FROM {COPY} r USING device_metrics m
+        DELETE FROM {copy} r USING device_metrics m
          WHERE m.id = r.metric_id
            AND r.time < %s::timestamptz
                         - make_interval(secs => extract(epoch FROM m.retention)::float8)
@@ -93,8 +92,8 @@ def delete_expired_from_copy(conn: Conn, now: datetime) -> int:
     return cursor.rowcount
 
 
-def drop_copy(conn: Conn) -> None:
-    conn.execute(f"DROP TABLE IF EXISTS {COPY}")
+def drop_copy(conn: Conn, copy: str) -> None:
+    conn.execute(f"DROP TABLE IF EXISTS {copy}")
 
 
 def list_lock_waits(conn: Conn, excluded: list[int]) -> list[tuple[int, float, str]]:
