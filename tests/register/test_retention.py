@@ -37,7 +37,6 @@ AGES = [
 # The year-long metric has no reading 40 and 41 days old: their chunks hold only expired
 # readings although they are younger than the longest retention, and are dropped whole.
 LONG_AGES = [timedelta(hours=1), 20 * DAY, 400 * DAY]
-RETENTION_DAYS = {"P1D": 1, "P7D": 7, "P30D": 30, "P365D": 365, "not retained": 0}
 
 
 def metric(key: str, retention: str) -> dict[str, Any]:
