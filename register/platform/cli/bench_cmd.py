@@ -25,6 +25,11 @@ BENCHMARKS = {
         "tests.benchmarks.web.web_bench",
         "public register: near-me, full GeoJSON export, device pages/s",
     ),
+    "retention": (
+        "tests.benchmarks.retention.retention_bench",
+        "enforce_retention on 20 million readings: drop_chunks and batched deletes next to a "
+        "plain DELETE, ingest meanwhile, the second run",
+    ),
 }
 # The checkout's top folder: register/platform/cli/bench_cmd.py is three folders below it.
 CHECKOUT = Path(__file__).resolve().parents[3]
