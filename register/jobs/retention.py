@@ -72,6 +72,7 @@ from typing import Any
 from psycopg import errors
 
 from register.jobs.outcome import Outcome
+from register.jobs.settings import JobsSettings
 from register.platform.config import Settings
 from register.platform.db import transaction
 from register.queries import Conn
@@ -110,6 +111,7 @@ class Tally:
     batches: int = 0
     batched_rows: int = 0
     batched_seconds: float = 0.0
+    paused_seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
     # Metrics whose expired readings may not all be gone: they get no new watermark.
     unfinished: set[int] = field(default_factory=set)
@@ -147,6 +149,7 @@ def enforce_retention(conn: Conn, settings: Settings, *, now: datetime | None = 
         "batches": tally.batches,
         "batched_rows": tally.batched_rows,
         "batched_seconds": round(tally.batched_seconds, 3),
+        "paused_seconds": round(tally.paused_seconds, 3),
         "steps_skipped": len(tally.skipped),
         "skipped": tally.skipped,
         "metrics": len(plans),
@@ -288,7 +291,7 @@ def delete_in_batches(
                 now=now,
                 limit=limit,
             ),
-            lock_timeout=settings.jobs.lock_timeout,
+            jobs=settings.jobs,
             tally=tally,
         )
         if deleted is None or sum(deleted.values()) < limit:
@@ -332,7 +335,7 @@ def _delete_whole(
                 pages=(page, page + step),
                 now=now,
             ),
-            lock_timeout=settings.jobs.lock_timeout,
+            jobs=settings.jobs,
             tally=tally,
         )
         if deleted is None:
@@ -346,22 +349,27 @@ def _batch(
     metric_ids: Sequence[int],
     delete: Callable[[], dict[tuple[int, int], int]],
     *,
-    lock_timeout: float,
+    jobs: JobsSettings,
     tally: Tally,
 ) -> dict[tuple[int, int], int] | None:
     """Run one batch in a transaction of its own; what it deleted, or None if it gave way (the
-    metrics it was for are then left for the next run)."""
+    metrics it was for are then left for the next run). Then pause for `jobs.retention_pause`
+    of the batch's time, so that ingest, which shares the machine, keeps most of it."""
     began = time.perf_counter()
     try:
         with transaction(conn):
-            queries.set_up_step(conn, lock_timeout)
+            queries.set_up_step(conn, jobs.lock_timeout)
             deleted = delete()
     except GAVE_WAY as error:
         tally.gave_way(f"deleting from {chunk.name}", error)
         tally.unfinished.update(metric_ids)
         return None
     finally:
-        tally.batched_seconds += time.perf_counter() - began
+        took = time.perf_counter() - began
+        tally.batched_seconds += took
+    pause = took * jobs.retention_pause
+    time.sleep(pause)
+    tally.paused_seconds += pause
     tally.batches += 1
     tally.batched_rows += sum(deleted.values())
     tally.deleted.update(deleted)

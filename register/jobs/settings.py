@@ -6,6 +6,7 @@ import dataclasses
 
 from register.platform.config.fields import (
     at_least_one,
+    not_negative,
     port_or_off,
     positive,
     setting,
@@ -44,6 +45,12 @@ class JobsSettings:
     )
     retention_batch_rows: int = setting(
         50000, "Most readings one retention delete removes in one transaction.", check=at_least_one
+    )
+    retention_pause: float = setting(
+        0.0,
+        "After each retention batch, pause for this share of the batch's time, so that ingest "
+        "keeps more of the machine (0.5: half as long again).",
+        check=not_negative,
     )
     lock_timeout: float = setting(
         1.0,

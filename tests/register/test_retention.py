@@ -288,6 +288,32 @@ def test_small_batches_resume_where_the_last_one_stopped_and_miss_nothing(
     assert stored(conn) == kept
     assert outcome.deleted_by_metric == counted(everything - kept)
     assert outcome.details["batches"] >= len(everything - kept) // 7
+    assert outcome.details["paused_seconds"] == 0  # no pause by default
+
+
+def test_a_pause_after_each_batch_gives_ingest_its_share_of_the_machine(
+    conn: Conn, register: Register, migrated_settings: Settings
+) -> None:
+    everything = {
+        (*register.id(public_id, key), NOW - 3 * DAY - timedelta(minutes=minute))
+        for public_id, key in register.metrics
+        for minute in range(0, 60 * 20, 10)
+    }
+    insert_readings(conn, everything)
+    pausing = dataclasses.replace(
+        migrated_settings,
+        jobs=dataclasses.replace(
+            migrated_settings.jobs, retention_batch_rows=7, retention_pause=2.0
+        ),
+    )
+    kept = unexpired(conn, everything, NOW)
+
+    outcome = enforce_retention(conn, pausing, now=NOW)
+
+    assert stored(conn) == kept
+    details = outcome.details
+    assert details["paused_seconds"] == pytest.approx(2 * details["batched_seconds"], abs=0.002)
+    assert details["paused_seconds"] > 0
 
 
 def test_a_chunk_larger_than_a_batch_goes_page_range_by_page_range(
