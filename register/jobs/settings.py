@@ -44,10 +44,10 @@ class JobsSettings:
         check=at_least_one,
     )
     retention_batch_rows: int = setting(
-        50000, "Most readings one retention delete removes in one transaction.", check=at_least_one
+        200000, "Most readings one retention delete removes in one transaction.", check=at_least_one
     )
     retention_pause: float = setting(
-        0.0,
+        0.3,
         "After each retention batch, pause for this share of the batch's time, so that ingest "
         "keeps more of the machine (0.5: half as long again).",
         check=not_negative,

@@ -279,7 +279,8 @@ def test_small_batches_resume_where_the_last_one_stopped_and_miss_nothing(
     }
     insert_readings(conn, everything)
     small = dataclasses.replace(
-        migrated_settings, jobs=dataclasses.replace(migrated_settings.jobs, retention_batch_rows=7)
+        migrated_settings,
+        jobs=dataclasses.replace(migrated_settings.jobs, retention_batch_rows=7, retention_pause=0),
     )
     kept = unexpired(conn, everything, NOW)
 
@@ -288,7 +289,7 @@ def test_small_batches_resume_where_the_last_one_stopped_and_miss_nothing(
     assert stored(conn) == kept
     assert outcome.deleted_by_metric == counted(everything - kept)
     assert outcome.details["batches"] >= len(everything - kept) // 7
-    assert outcome.details["paused_seconds"] == 0  # no pause by default
+    assert outcome.details["paused_seconds"] == 0  # no pause asked for
 
 
 def test_a_pause_after_each_batch_gives_ingest_its_share_of_the_machine(
