@@ -89,6 +89,7 @@ def for_organisation(conn: Conn, organisation_id: int) -> dict[str, Any]:
         return {
             "computed_at": None,
             "devices_within_retention": None,
+            "devices_measured": None,
             "share_within_retention": None,
             "refused_last_7_days": None,
             "refused_last_30_days": None,
@@ -97,6 +98,7 @@ def for_organisation(conn: Conn, organisation_id: int) -> dict[str, Any]:
     return {
         "computed_at": figures["computed_at"],
         "devices_within_retention": within,
+        "devices_measured": devices,
         "share_within_retention": round(within / devices, 4) if devices else None,
         "refused_last_7_days": int(figures["refused_7_days"]),
         "refused_last_30_days": int(figures["refused_30_days"]),

@@ -35,9 +35,9 @@ def guarantees(settings: Settings) -> list[dict[str, str]]:
                 "device that is not in the register, not active, or decommissioned, or is data "
                 "the device does not declare, or is in another unit, it is refused and kept "
                 f"aside for {jobs.quarantine_keep_days} days, not stored with the readings, so "
-                "that engineers can see why; then it is deleted, and only the count of refused "
-                "messages is kept. Each device's page counts what was refused in the last 7 and "
-                "30 days."
+                "that engineers can see why; then it is deleted, and for a device in the register "
+                "only the count of its refused messages is kept. Each device's page counts what "
+                "was refused in the last 7 and 30 days."
             ),
         },
         {
@@ -46,12 +46,14 @@ def guarantees(settings: Settings) -> list[dict[str, str]]:
             "how": (
                 'Each kind of data has a declared retention, such as "30 days". Readings '
                 "already older than that are refused on arrival, and a scheduled job deletes "
-                f"stored readings as they pass it. The job runs every {retention_every}, so no "
-                f"reading is kept longer than its retention plus {retention_every}. When a "
+                f"stored readings as they pass it. The job runs every {retention_every}, so a "
+                f"reading is normally kept no longer than its retention plus {retention_every}; "
+                "when the database is too busy for a step, the next run finishes it. When a "
                 "retention is shortened, the next run deletes what has now expired. Each "
                 "device's page shows its oldest stored reading next to the declared retention, "
                 f"measured every {_every(jobs.compliance_interval)}, and the system page shows "
-                "when the job last ran and how many readings it deleted."
+                "when the job last ran and how many readings it deleted. A reading kept too long "
+                "shows as ✗ on its device's page."
             ),
         },
         {
@@ -60,8 +62,9 @@ def guarantees(settings: Settings) -> list[dict[str, str]]:
             "how": (
                 "A device may declare how often it reports. When it has sent nothing for "
                 f"{jobs.silence_factor:g} times that interval, its page, the map and the list "
-                f'say "not reporting", with when it was last heard from; this is checked every '
-                f"{_every(jobs.silence_interval)}, and the mark goes as soon as it reports again."
+                f'say "not reporting", with when it was last heard from (or, if never, since when '
+                f"it has been expected); this is checked every {_every(jobs.silence_interval)}, "
+                "and the mark goes as soon as it reports again."
             ),
         },
         {

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
+import psycopg
+
 from register import periods
 from register.jobs import catalogue, runs
 from register.platform import db
@@ -69,8 +71,15 @@ def run_once(settings: Settings, args: argparse.Namespace) -> int:
     if job is None:  # argparse allows only known names; this keeps the types honest
         print(f"lamplighter: no job is called {args.name!r}", file=sys.stderr)
         return 2
-    with db.connect(settings) as conn:
-        done = runs.run(conn, settings, job)
+    try:
+        with db.connect(settings) as conn:
+            done = runs.run(conn, settings, job)
+    except runs.AlreadyRunning as busy:
+        print(f"lamplighter: {busy}; try again when it has finished", file=sys.stderr)
+        return 1
+    except psycopg.OperationalError as error:
+        print(f"lamplighter: lost the database during {job.name}: {error}", file=sys.stderr)
+        return 1
     if args.json:
         print(
             json.dumps(

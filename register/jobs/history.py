@@ -16,20 +16,24 @@ from register.platform.db import transaction
 from register.queries import Conn
 from register.queries import jobs as job_queries
 
-# Runs deleted in one transaction (with their per-metric records).
-BATCH = 20
+# Records deleted in one transaction: per-metric records of readings deleted, then runs.
+RECORDS_BATCH = 50000
+RUNS_BATCH = 5000
 
 
 def prune_history(conn: Conn, settings: Settings) -> Outcome:
     days = settings.jobs.history_days
     older_than = datetime.now(UTC) - timedelta(days=days)
     deleted = 0
-    while True:
-        with transaction(conn):
-            run_ids = job_queries.list_runs_to_prune(conn, older_than, BATCH)
-            if run_ids:
-                deleted += job_queries.delete_runs(conn, run_ids)
-        if len(run_ids) < BATCH:
-            break
+    for delete, batch in (
+        (job_queries.delete_old_deletion_records, RECORDS_BATCH),
+        (job_queries.delete_old_runs, RUNS_BATCH),
+    ):
+        while True:
+            with transaction(conn):
+                gone = delete(conn, older_than, batch)
+            deleted += gone
+            if gone < batch:
+                break
     summary = f"{deleted:,} records of job runs older than {days} days deleted" if deleted else ""
     return Outcome(deleted, summary, {"deleted": deleted, "older_than": older_than.isoformat()})

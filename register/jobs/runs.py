@@ -8,8 +8,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import psycopg
-
 from register.jobs.catalogue import Job
 from register.jobs.outcome import Outcome
 from register.platform.config import Settings
@@ -42,22 +40,45 @@ class Run:
         return f"{self.job}: {said} ({self.seconds:.1f} s)"
 
 
-def run(conn: Conn, settings: Settings, job: Job) -> Run:
-    """Run the job on this connection (outside any transaction) and record it.
+class AlreadyRunning(Exception):
+    """Another session is running the same job now: two runs of a job never overlap."""
 
-    A job's own error is recorded with the run. Only a lost connection, which leaves nowhere to
-    record anything, is raised (psycopg.OperationalError).
+
+def run(conn: Conn, settings: Settings, job: Job, *, interval: float | None = None) -> Run:
+    """Run the job on this connection (outside any transaction) and record it, with the
+    interval it is scheduled at (None for a run by hand).
+
+    A job's own error, a database error included, is recorded with the run. Only a lost
+    connection, which leaves nowhere to record anything, is raised (psycopg.OperationalError),
+    and AlreadyRunning when another session holds the job's lock.
     """
+    with transaction(conn):
+        # Days in a job's interval arithmetic are 24 hours, as everywhere else in Lamplighter.
+        job_queries.use_utc(conn)
+    held = job_queries.try_lock_job(conn, job.name)
+    conn.commit()  # the lock is the session's; what the job does commits on its own
+    if not held:
+        raise AlreadyRunning(f"{job.name} is already running in another session")
+    try:
+        return _run_holding_lock(conn, settings, job, interval)
+    finally:
+        if not conn.broken and not conn.closed:
+            conn.rollback()
+            job_queries.unlock_job(conn, job.name)
+            conn.commit()
+
+
+def _run_holding_lock(conn: Conn, settings: Settings, job: Job, interval: float | None) -> Run:
     started_at = datetime.now(UTC)
     with transaction(conn):
-        run_id = job_queries.insert_run(conn, job.name, started_at)
+        run_id = job_queries.insert_run(conn, job.name, started_at, interval)
     outcome: Outcome | None = None
     error: str | None = None
     try:
         outcome = job.run(conn, settings)
-    except psycopg.OperationalError:
-        raise
     except Exception as failure:  # any job error is recorded, never fatal
+        if conn.broken or conn.closed:
+            raise
         conn.rollback()
         error = _one_line(failure)
         log.exception("job %s failed", job.name)

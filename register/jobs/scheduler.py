@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 # Any constant works; it only has to be the same for every scheduler of this database.
 SCHEDULER_LOCK_KEY = 0x4C4A4F42
 LOCK_CHECK_SECONDS = 1.0
+# The server's side of the lock connection: without these, a host that vanishes (no FIN, no
+# RST) would keep its lock for the kernel's default of about two hours.
+SERVER_KEEPALIVES = (
+    "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=2"
+    " -c tcp_user_timeout=20000"
+)
 
 
 class Scheduler:
@@ -88,6 +94,8 @@ class Scheduler:
                 self.settings,
                 autocommit=True,
                 application_name="lamplighter-jobs-lock",
+                # The server notices a dead client as soon, and frees the lock for a standby.
+                options=SERVER_KEEPALIVES,
                 **db.KEEPALIVES,
             )
         except DatabaseError as error:
@@ -142,8 +150,14 @@ class Scheduler:
         labels = {"job": job.name}
         self.metrics.runs.labels(**labels).inc()
         try:
-            with db.connect(self.settings, application_name=f"lamplighter-job-{job.name}") as conn:
-                done = runs.run(conn, self.settings, job)
+            with db.connect(
+                self.settings, application_name=f"lamplighter-job-{job.name}", **db.KEEPALIVES
+            ) as conn:
+                done = runs.run(conn, self.settings, job, interval=job.interval(self.settings))
+        except runs.AlreadyRunning as busy:
+            # A run by hand, or one this process left under way when it lost the lock.
+            log.info("%s; skipped until the next interval", busy)
+            return None
         except (DatabaseError, psycopg.OperationalError) as error:
             self.metrics.failures.labels(**labels).inc()
             log.warning("%s did not run: %s; trying again at the next interval", job.name, error)

@@ -1,5 +1,10 @@
 """Where each scheduled job stands: its interval, its last finished run, and when the next is
-due. `lamplighter jobs list` and the public system page both read it."""
+due. `lamplighter jobs list` and the public system page both read it.
+
+The interval is the one the scheduler recorded with the job's last run, so a page served by a
+process with other settings still tells the truth; the settings in force here fill in for a job
+that has not run on a schedule yet. "Next run" is an estimate: the last start plus the interval.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +56,9 @@ def job_statuses(conn: Conn, settings: Settings) -> list[JobStatus]:
         if interval is None:
             continue
         row = latest.get(job.name)
+        # The scheduler's own interval, as it recorded it, wins over this process's settings.
+        if row and row["interval_seconds"]:
+            interval = float(row["interval_seconds"])
         last = (
             LastRun(
                 row["started_at"],

@@ -6,10 +6,17 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
+import psycopg
+import pytest
+
 from register.jobs import catalogue, runs
+from register.jobs.catalogue import Job
+from register.jobs.outcome import Outcome
 from register.jobs.quarantine import purge_quarantine
+from register.platform import db
 from register.platform.config import Settings
 from register.queries import Conn
+from register.queries import jobs as job_queries
 from tests.conftest import run_cli
 from tests.register.factories import add_device, add_organisation
 from tests.register.test_imports import seed
@@ -177,3 +184,34 @@ def test_prune_history_deletes_old_runs_and_their_records_but_keeps_each_jobs_la
         records = conn.execute("SELECT count(*) FROM retention_deletions").fetchone()
     assert left == [("compliance", 30), ("enforce_retention", 1)]
     assert records == (1,)
+
+
+def test_a_database_error_inside_a_job_is_recorded_as_a_failed_run(
+    conn: Conn, migrated_settings: Settings
+) -> None:
+    def give_way(job_conn: Conn, settings: Settings) -> Outcome:
+        raise psycopg.errors.LockNotAvailable("canceling statement due to lock timeout")
+
+    done = runs.run(conn, migrated_settings, Job("giving_way", give_way, "gives way"))
+    assert done.error == "LockNotAvailable: canceling statement due to lock timeout"
+    with conn.transaction():
+        assert conn.execute(
+            "SELECT error IS NOT NULL, finished_at IS NOT NULL FROM job_runs"
+        ).fetchall() == [(True, True)]
+
+
+def test_two_runs_of_one_job_never_overlap(conn: Conn, migrated_settings: Settings) -> None:
+    with db.connect(migrated_settings, autocommit=True) as holder:
+        assert job_queries.try_lock_job(holder, "purge_quarantine")
+        job = catalogue.find("purge_quarantine")
+        assert job is not None
+        with pytest.raises(runs.AlreadyRunning, match="purge_quarantine is already running"):
+            runs.run(conn, migrated_settings, job)
+        env = {"LAMPLIGHTER_DATABASE_URL": migrated_settings.database_url}
+        said = run_cli("jobs", "run", "purge_quarantine", env=env)
+        assert said.returncode == 1
+        assert "purge_quarantine is already running in another session" in said.stderr
+        job_queries.unlock_job(holder, "purge_quarantine")
+    assert runs.run(conn, migrated_settings, job).error is None
+    with conn.transaction():
+        assert conn.execute("SELECT count(*) FROM job_runs").fetchone() == (1,)

@@ -78,6 +78,7 @@ def test_before_the_first_run_the_pages_say_not_yet_computed(
     assert organisation["transparency"]["compliance"] == {
         "computed_at": None,
         "devices_within_retention": None,
+        "devices_measured": None,
         "share_within_retention": None,
         "refused_last_7_days": None,
         "refused_last_30_days": None,
@@ -153,11 +154,11 @@ def test_an_organisation_shows_its_share_of_devices_within_retention(
     summary = client.get("/organisations/camden.json").get_json()
     compliance = summary["transparency"]["compliance"]
     assert compliance["computed_at"] is not None
-    assert compliance["devices_within_retention"] == 1
+    assert (compliance["devices_within_retention"], compliance["devices_measured"]) == (1, 2)
     assert compliance["share_within_retention"] == 0.5
     assert (compliance["refused_last_7_days"], compliance["refused_last_30_days"]) == (1, 2)
     html = client.get("/organisations/camden").get_data(as_text=True)
-    assert "<strong>50.0 %</strong> of its devices (1 of 2)" in html
+    assert "<strong>50.0 %</strong> of its devices (1 of the 2 measured)" in html
     assert "<strong>1</strong> in the last 7 days, <strong>2</strong> in the last 30 days" in html
     listed = client.get("/api/v1/organisations").get_json()["organisations"]
     hackney = next(o for o in listed if o["slug"] == "hackney")

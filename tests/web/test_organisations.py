@@ -91,7 +91,7 @@ def test_the_about_page_quotes_the_settings_in_force(
     finally:
         app.extensions[EXTENSION].close()
     assert (
-        "no reading is kept longer than its retention plus 10 minutes" in said["retention_enforced"]
+        "normally kept no longer than its retention plus 10 minutes" in said["retention_enforced"]
     )
     assert "kept aside for 3 days" in said["undeclared_data_refused"]
     assert "for 2.5 times that interval" in said["silence_noticed"]

@@ -300,6 +300,7 @@ class OrganisationCompliance(Schema):
         fields.Integer,
         "Its devices whose every metric's oldest stored reading is within retention.",
     )
+    devices_measured = _nullable(fields.Integer, "Its devices when the figures were computed.")
     share_within_retention = _nullable(
         fields.Float, "The same as a share of its devices, 0 to 1; null without devices."
     )

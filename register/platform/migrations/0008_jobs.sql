@@ -7,6 +7,8 @@ CREATE TABLE job_runs (
     job           text NOT NULL CONSTRAINT job_runs_job_format CHECK (job ~ '^[a-z][a-z_]*$'),
     started_at    timestamptz NOT NULL,
     finished_at   timestamptz,
+    -- The interval the scheduler ran it at (seconds); NULL for a run by hand.
+    interval_seconds double precision CONSTRAINT job_runs_interval_positive CHECK (interval_seconds > 0),
     -- Rows the run deleted, marked or computed; NULL while it runs or when it failed.
     rows_affected bigint CONSTRAINT job_runs_rows_not_negative CHECK (rows_affected >= 0),
     -- What it did, in a line for a person (or NULL when there was nothing to do).
