@@ -303,6 +303,7 @@ class Simulator:
         Raises PublishError when the broker cannot be reached or refuses the connection.
         """
         paced: list[Route] = []
+        last_said = ""
         reload_at = 0.0
         per_tick = self.rate / TICKS_PER_SECOND
         owed = 0.0
@@ -315,15 +316,15 @@ class Simulator:
                     self.timetable.load(routes, time.time())
                     paced = [r for r in routes if r.interval is None]
                     reload_at = time.monotonic() + DEVICE_RELOAD_SECONDS
-                    log.info(
-                        "simulating %d devices at their declared intervals (%.1f messages/s), "
-                        "%d more at %.1f messages/s, %d silent on purpose",
-                        len(self.timetable.routes),
-                        self.timetable.messages_per_second,
-                        len(paced),
-                        self.rate,
-                        len(self.silent),
+                    said = (
+                        f"simulating {len(self.timetable.routes)} devices at their declared "
+                        f"intervals ({self.timetable.messages_per_second:.1f} messages/s), "
+                        f"{len(paced)} more at {self.rate:.1f} messages/s, "
+                        f"{len(self.silent)} silent on purpose"
                     )
+                    if said != last_said:  # said again only when the register changed it
+                        log.info("%s", said)
+                        last_said = said
                 now = time.time()
                 left = None if limit is None else limit - self.sent
                 batch = [self.next_message(r, now) for r in self.timetable.due(now, left)]

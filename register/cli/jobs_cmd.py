@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,8 @@ def run_scheduler(settings: Settings, args: argparse.Namespace) -> int:
             settings, jobs=dataclasses.replace(settings.jobs, metrics_port=args.metrics_port)
         )
     scheduler = Scheduler(settings)
+    # Each run is logged once, by the scheduler; APScheduler's own lines only with --verbose.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         scheduler.stopping.set()
