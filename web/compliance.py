@@ -10,7 +10,7 @@ plus one interval of the retention job (trust rule 4).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -32,7 +32,12 @@ def grace() -> timedelta:
 
 
 def for_device(conn: Conn, device_id: int, declared: list[dict[str, Any]]) -> dict[str, Any]:
-    """The device's compliance; `declared` are its declared metrics as its card shows them."""
+    """The device's compliance; `declared` are its declared metrics as its card shows them.
+    With it, how many of its readings the retention job deleted over the days its runs are
+    recorded: the proof that expired data goes."""
+    settings: Settings = current_app.config["LAMPLIGHTER_SETTINGS"]
+    days = settings.jobs.history_days
+    since = datetime.now(UTC) - timedelta(days=days)
     computed_at = compliance_queries.get_computed_at(conn)
     measured = compliance_queries.list_metric_figures(conn, device_id)
     measured_keys = {row["key"] for row in measured}
@@ -45,6 +50,10 @@ def for_device(conn: Conn, device_id: int, declared: list[dict[str, Any]]) -> di
         "computed_at": computed_at,
         "retention": checks,
         "all_within_retention": None if computed_at is None else all(judged),
+        "deleted_by_retention": {
+            "days": days,
+            "readings": compliance_queries.count_deleted_by_retention(conn, device_id, since),
+        },
         "refused": {
             "last_7_days": sum(r["last_7_days"] for r in refusals),
             "last_30_days": sum(r["last_30_days"] for r in refusals),

@@ -181,3 +181,14 @@ def get_organisation_compliance(conn: Conn, organisation_id: int) -> dict[str, A
                  FROM organisation_compliance WHERE organisation_id = %s""",
             (organisation_id,),
         ).fetchone()
+
+
+def count_deleted_by_retention(conn: Conn, device_id: int, since: datetime) -> int:
+    """Readings of the device that retention runs started since `since` deleted."""
+    row = conn.execute(
+        """SELECT coalesce(sum(d.deleted), 0) FROM retention_deletions d
+             JOIN job_runs r ON r.id = d.run_id
+            WHERE d.device_id = %s AND r.started_at >= %s""",
+        (device_id, since),
+    ).fetchone()
+    return int(row[0]) if row else 0

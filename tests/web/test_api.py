@@ -168,6 +168,7 @@ def test_a_device_says_everything_in_words_and_ids(client: FlaskClient, register
         ],
         "all_within_retention": None,
         "refused": {"last_7_days": 0, "last_30_days": 0, "by_reason": []},
+        "deleted_by_retention": {"days": 7, "readings": 0},
     }
     assert device["links"] == {
         "page": "/devices/camden-cam-0001",

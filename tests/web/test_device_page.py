@@ -7,6 +7,7 @@ import re
 from flask.testing import FlaskClient
 
 from register import devices
+from register.jobs import catalogue, runs
 from register.jobs.compliance import compute_compliance
 from register.platform import db
 from register.platform.config import Settings
@@ -203,3 +204,28 @@ def test_the_page_shows_the_newest_open_readings_of_the_last_day_and_never_perso
     assert "Its newest open-data readings in the last day" in html
     assert "<td>17</td>" in html
     assert "incident_clip" not in html[html.index('id="live"') : html.index('id="compliance"')]
+
+
+def test_the_page_proves_expired_readings_were_deleted_by_the_retention_job(
+    client: FlaskClient, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn:
+        with conn.transaction():
+            device_id = add_device(conn, "camden-aq-0001")  # no2 is kept 30 days
+            conn.execute(
+                "INSERT INTO readings SELECT now() - make_interval(days => 30 + n), device_id,"
+                " id, n FROM device_metrics, generate_series(1, 5) AS n"
+                " WHERE device_id = %s AND key = 'no2'",
+                (device_id,),
+            )
+        retention = catalogue.find("enforce_retention")
+        assert retention is not None
+        assert runs.run(conn, web_settings, retention).outcome.rows == 5  # type: ignore[union-attr]
+        compute_compliance(conn, web_settings)
+    card = client.get("/devices/camden-aq-0001.json").get_json()
+    assert card["compliance"]["deleted_by_retention"] == {"days": 7, "readings": 5}
+    html = client.get("/devices/camden-aq-0001").get_data(as_text=True)
+    assert (
+        "Readings deleted as their retention ended, in the last 7 days:\n      <strong>5</strong>"
+        in html
+    )

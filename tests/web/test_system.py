@@ -84,3 +84,18 @@ def test_the_system_page_before_any_job_has_run(client: FlaskClient) -> None:
     }
     assert twin["all_on_time"] is True
     assert client.get("/system").status_code == 200
+
+
+def test_the_system_page_tells_the_interval_the_scheduler_recorded_not_its_own_settings(
+    client: FlaskClient, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        finished_at = datetime.now(UTC) - timedelta(seconds=30)
+        conn.execute(
+            "INSERT INTO job_runs (job, started_at, finished_at, interval_seconds, rows_affected)"
+            " VALUES ('mark_silent', %s, %s, 120, 0)",
+            (finished_at - timedelta(seconds=1), finished_at),
+        )
+    jobs = {job["name"]: job for job in client.get("/system.json").get_json()["jobs"]}
+    assert jobs["mark_silent"]["interval_text"] == "every 2 minutes"  # the settings say 1
+    assert jobs["mark_silent"]["next_run_text"] == "Next run in 1 minute."

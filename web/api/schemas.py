@@ -216,6 +216,13 @@ class Refused(Schema):
     by_reason = fields.List(fields.Nested(RefusedByReason), **_described("Most refused first."))
 
 
+class DeletedByRetention(Schema):
+    days = fields.Integer(**_described("How many days back the retention job's records go."))
+    readings = fields.Integer(
+        **_described("The device's readings it deleted in that time, as their retention ended.")
+    )
+
+
 class Compliance(Schema):
     computed_at = _nullable(
         fields.DateTime,
@@ -226,6 +233,7 @@ class Compliance(Schema):
         fields.Boolean, "Whether every measured metric is within retention; null if not computed."
     )
     refused = fields.Nested(Refused)
+    deleted_by_retention = fields.Nested(DeletedByRetention)
 
 
 class DeviceLinks(Schema):
