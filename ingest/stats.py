@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
+
+from register.platform.prometheus import Counters
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,9 @@ LATENCY_BUCKETS = (
 BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
 
 
-class IngestStats:
+class IngestStats(Counters):
     def __init__(self, queue_depth: Callable[[], int]) -> None:
-        self.registry = CollectorRegistry()
+        super().__init__()
         r = self.registry
         self.messages = Counter(
             "lamplighter_ingest_messages", "Messages received.", ["source"], registry=r
@@ -109,16 +110,6 @@ class IngestStats:
             "lamplighter_ingest_register_devices", "Devices in the register cache.", registry=r
         )
         self._last: dict[str, float] = {}
-
-    def serve(self, host: str, port: int) -> Any:
-        """Expose /metrics over HTTP; returns the server, which the caller shuts down."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        log.info("metrics for Prometheus on http://%s:%d/metrics", host, port)
-        return server
-
-    def value(self, name: str, labels: dict[str, str] | None = None) -> float:
-        """The current value of one sample (0 when it has not been counted yet)."""
-        return self.registry.get_sample_value(name, labels or {}) or 0.0
 
     def total(self, family: str) -> float:
         """The sum of a counter family over all its labels."""

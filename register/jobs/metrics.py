@@ -7,19 +7,16 @@ process.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from prometheus_client import Counter, Gauge, Histogram
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-
-log = logging.getLogger(__name__)
+from register.platform.prometheus import Counters
 
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
 
-class JobMetrics:
+class JobMetrics(Counters):
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        super().__init__()
         r = self.registry
         self.runs = Counter("lamplighter_job_runs", "Job runs started.", ["job"], registry=r)
         self.failures = Counter(
@@ -47,13 +44,3 @@ class JobMetrics:
             "1 while this process holds the scheduler lock and schedules the jobs; 0 on standby.",
             registry=r,
         )
-
-    def serve(self, host: str, port: int) -> Any:
-        """Expose /metrics over HTTP; returns the server, which the caller shuts down."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        log.info("metrics for Prometheus on http://%s:%d/metrics", host, port)
-        return server
-
-    def value(self, name: str, labels: dict[str, str] | None = None) -> float:
-        """The current value of one sample (0 when it has not been counted yet)."""
-        return self.registry.get_sample_value(name, labels or {}) or 0.0
