@@ -11,7 +11,7 @@ from web import database
 from web.api import page as api_page
 from web.api import routes as api
 from web.json_provider import IsoJSONProvider
-from web.views import devices, errors, exports, health, home, organisations, system
+from web.views import console, devices, errors, exports, health, home, organisations, system
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -22,7 +22,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["LAMPLIGHTER_SETTINGS"] = settings
     app.json = IsoJSONProvider(app)
     database.init_app(app, settings)
-    blueprints = (home, devices, organisations, system, exports, api, api_page, health, errors)
+    blueprints = (
+        home,
+        devices,
+        organisations,
+        system,
+        exports,
+        api,
+        api_page,
+        health,
+        console,
+        errors,
+    )
     for module in blueprints:
         app.register_blueprint(module.blueprint)
     return app

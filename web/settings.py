@@ -24,6 +24,9 @@ class WebSettings:
     tile_attribution: str = setting(
         "© OpenStreetMap contributors", "Credit shown on the map for its tiles."
     )
+    session_idle_minutes: float = setting(
+        30.0, "Minutes a console session may sit idle before it ends.", check=positive
+    )
     statement_timeout: float = setting(
         10.0,
         "Seconds a web request's database statement may run before it is cancelled (a 503).",

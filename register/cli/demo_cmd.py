@@ -6,7 +6,9 @@ import argparse
 import time
 from typing import Any
 
+from register.accounts import users
 from register.audit import Actor
+from register.cli.users_cmd import password_link
 from register.demo import seed
 from register.platform import db
 from register.platform.config import Settings
@@ -25,11 +27,33 @@ def seed_if_empty(settings: Settings) -> str:
         if not seed.register_is_empty(conn):
             return "the register is not empty, so no demo data was added"
         started = time.monotonic()
-        report = seed.seed(conn, Actor("demo data"))
+        report = seed.seed(conn, Actor(seed.DEMO_ACTOR))
     return (
         f"seeded the demo register: {len(seed.organisation_entries())} organisations, "
         f"{len(report.created)} devices in {time.monotonic() - started:.1f} s"
     )
+
+
+DEMO_ADMIN = "demo.admin@lamplighter.example"
+DEMO_ADMIN_ORGANISATION = "gla"
+
+
+def demo_admin_link(settings: Settings) -> str | None:
+    """In a demo register, a fresh one-time link that sets the demo administrator's password
+    (the account is made the first time); None when the register is not the demo's."""
+    with db.connect(settings) as conn, db.transaction(conn):
+        known = users.list_users(conn, DEMO_ADMIN_ORGANISATION)
+        if not any(row["email"] == DEMO_ADMIN for row in known):
+            if not seed.is_demo_register(conn):
+                return None
+            users.add_user(
+                conn,
+                organisation=DEMO_ADMIN_ORGANISATION,
+                email=DEMO_ADMIN,
+                role="admin",
+                display_name="Demo administrator",
+            )
+        return password_link(settings, users.reset_user(conn, DEMO_ADMIN))
 
 
 def run_demo(settings: Settings, args: argparse.Namespace) -> int:

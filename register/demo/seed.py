@@ -23,6 +23,7 @@ from register import imports, organisations
 from register.audit import Actor
 from register.demo.london import BOROUGHS, CITY_BODIES, Borough
 from register.queries import Conn
+from register.queries import audit as audit_queries
 from register.queries import registry as queries
 
 SEED = 2026
@@ -333,6 +334,15 @@ def seed(conn: Conn, actor: Actor) -> imports.ImportReport:
         if not report.ok:
             raise ValueError("demo data failed validation: " + "; ".join(report.problems[:5]))
     return report
+
+
+# Who the demo's entries are made by, in the register's history.
+DEMO_ACTOR = "demo data"
+
+
+def is_demo_register(conn: Conn) -> bool:
+    """Whether the demo seeded this register (its history names the demo as an author)."""
+    return audit_queries.has_events_by(conn, DEMO_ACTOR)
 
 
 def register_is_empty(conn: Conn) -> bool:

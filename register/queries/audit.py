@@ -42,3 +42,11 @@ def list_audit_events(conn: Conn, entity: str, entity_id: int) -> list[dict[str,
             " WHERE e.entity = %s AND e.entity_id = %s ORDER BY e.at, e.id",
             (entity, entity_id),
         ).fetchall()
+
+
+def has_events_by(conn: Conn, actor: str) -> bool:
+    """Whether any change to the register was made by this actor."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT FROM audit_events WHERE actor = %s)", (actor,)
+    ).fetchone()
+    return bool(row and row[0])

@@ -28,6 +28,7 @@ def test_every_package_s_commands_are_on_the_command_line() -> None:
         "orgs",
         "devices",
         "demo",
+        "users",
         "up",
         "ingest",
         "simulate",

@@ -103,6 +103,12 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
 
         wait_until(fresh_readings, timeout=90, what="a reading of the last minute on a device page")
         assert "Its newest open-data readings" in fetch(site[1] + "/devices/camden-aq-0001")
+        # The demo's administrator gets a one-time link to the console.
+        link = re.search(
+            r"set the password of demo\.admin@lamplighter\.example at\n\s+(\S+)", output
+        )
+        assert link, output
+        assert "Set your password" in fetch(link[1])
         # The scheduler ran every job as soon as it started.
         wait_until(
             lambda: all(

@@ -10,6 +10,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Route
 
+from register.accounts import users
 from register.jobs.compliance import compute_compliance
 from register.jobs.silence import mark_silent
 from register.platform import db
@@ -222,3 +223,33 @@ def test_every_control_is_reached_by_the_keyboard_with_a_visible_focus(
     assert targets > 3
     assert missed == []
     assert unfocused == [], "focused without a visible outline"
+
+
+def test_the_console_signs_in_in_a_browser_and_its_pages_pass_axe(
+    page: Page, live_server: str, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_device(conn, "camden-aq-0001")
+        _, secret = users.add_user(
+            conn, organisation="camden", email="ada@camden.gov.uk", role="engineer"
+        )
+
+    def no_violations() -> list[str]:
+        results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+        return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
+
+    page.goto(f"{live_server}/console/password/{secret}")
+    assert no_violations() == []
+    page.get_by_label("New password").fill("correct horse battery staple")
+    page.get_by_label("The same again").fill("correct horse battery staple")
+    page.get_by_role("button", name="Set the password").click()
+    assert "Your password is set" in page.inner_text("main")
+    assert no_violations() == []
+    page.get_by_label("Email address").fill("ada@camden.gov.uk")
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url.endswith("/console/")
+    assert "London Borough of Camden: the console" in page.inner_text("h1")
+    assert no_violations() == []
+    page.get_by_role("button", name="Sign out").click()
+    assert "You have signed out." in page.inner_text("main")

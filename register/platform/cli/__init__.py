@@ -29,6 +29,7 @@ COMMANDS = (
     "register.cli.orgs_cmd",
     "register.cli.devices_cmd",
     "register.cli.demo_cmd",
+    "register.cli.users_cmd",
     "register.stack.cli.up_cmd",
     "ingest.cli.ingest_cmd",
     "ingest.cli.simulate_cmd",

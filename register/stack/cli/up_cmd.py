@@ -12,7 +12,7 @@ import argparse
 import dataclasses
 from typing import Any
 
-from register.cli.demo_cmd import seed_if_empty
+from register.cli.demo_cmd import DEMO_ADMIN, demo_admin_link, seed_if_empty
 from register.jobs import catalogue
 from register.platform import db
 from register.platform.config import Settings
@@ -51,15 +51,24 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
             )
         else:
             print(seed_if_empty(settings), flush=True)
+        admin_link = None if args.no_demo else demo_admin_link(settings)
         processes = declared_processes(settings)
         names = ", ".join(name for name, _ in processes)
         Supervisor(processes, args.config).run(
             on_ready=lambda: print(
-                f"Lamplighter is up ({names}).\n{places_to_open(settings)}\nPress Ctrl-C to stop.",
+                f"Lamplighter is up ({names}).\n{places_to_open(settings)}\n"
+                f"{console_sign_in(admin_link)}Press Ctrl-C to stop.",
                 flush=True,
             )
         )
     return 0
+
+
+def console_sign_in(link: str | None) -> str:
+    """How to sign in to the demo's console, when there is a link for it."""
+    if link is None:
+        return ""
+    return f"The console: set the password of {DEMO_ADMIN} at\n  {link}\nthen sign in.\n"
 
 
 def places_to_open(settings: Settings) -> str:

@@ -1,0 +1,98 @@
+"""`lamplighter users add|list|disable|reset`: the accounts of the people who keep the register.
+
+`add` and `reset` print a one-time link that sets the account's password: no password ever
+appears on a command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from register.accounts import users
+from register.platform import db
+from register.platform.config import Settings
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser("users", help="add, list, disable or reset console accounts")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add an account and print its one-time password link")
+    add.add_argument("--org", required=True, help="the organisation's slug, e.g. camden")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", required=True, choices=users.ROLES)
+    add.add_argument("--name", default="", help="the name shown in the console")
+    add.set_defaults(run=run_add)
+    listing = actions.add_parser("list", help="list accounts")
+    listing.add_argument("--org", help="only this organisation's")
+    listing.set_defaults(run=run_list)
+    disable = actions.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("email")
+    disable.set_defaults(run=run_disable)
+    reset = actions.add_parser("reset", help="print a new one-time link that sets the password")
+    reset.add_argument("email")
+    reset.set_defaults(run=run_reset)
+
+
+def password_link(settings: Settings, secret: str) -> str:
+    site = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
+    return f"{site.rstrip('/')}/console/password/{secret}"
+
+
+def _fail(error: users.AccountError) -> int:
+    print(f"lamplighter: {error}", file=sys.stderr)
+    return 1
+
+
+def run_add(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        with db.connect(settings) as conn, db.transaction(conn):
+            _, secret = users.add_user(
+                conn,
+                organisation=args.org,
+                email=args.email,
+                role=args.role,
+                display_name=args.name,
+            )
+    except users.AccountError as error:
+        return _fail(error)
+    hours = int(users.LINK_LIFETIME.total_seconds() // 3600)
+    print(
+        f"added {args.email} ({args.role}, {args.org}). To set the password, within {hours} hours,"
+    )
+    print(f"open: {password_link(settings, secret)}")
+    return 0
+
+
+def run_reset(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        with db.connect(settings) as conn, db.transaction(conn):
+            secret = users.reset_user(conn, args.email)
+    except users.AccountError as error:
+        return _fail(error)
+    print(f"to set a new password for {args.email}, open: {password_link(settings, secret)}")
+    return 0
+
+
+def run_disable(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        with db.connect(settings) as conn, db.transaction(conn):
+            ended = users.disable_user(conn, args.email)
+    except users.AccountError as error:
+        return _fail(error)
+    print(f"disabled {args.email}; {ended} open session(s) ended")
+    return 0
+
+
+def run_list(settings: Settings, args: argparse.Namespace) -> int:
+    with db.connect(settings) as conn, db.transaction(conn):
+        found = users.list_users(conn, args.org)
+    for row in found:
+        state = (
+            "disabled"
+            if row["disabled_at"]
+            else ("active" if row["password_hash"] else "waiting for its password")
+        )
+        print(f"{row['organisation']:<16} {row['email']:<40} {row['role']:<9} {state}")
+    return 0

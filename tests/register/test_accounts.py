@@ -1,0 +1,151 @@
+"""Accounts: one-time password links, argon2id hashes, sign-in with its limits, sessions."""
+
+from __future__ import annotations
+
+import pytest
+
+from register.accounts import logins, sessions, users
+from register.platform.config import Settings
+from register.queries import Conn
+from tests.conftest import run_cli
+from tests.register.factories import add_organisation
+
+PASSWORD = "correct horse battery staple"
+
+
+def add_engineer(conn: Conn, email: str = "ada@camden.gov.uk") -> str:
+    """An engineer of Camden with PASSWORD set through their link; the link's secret."""
+    with conn.transaction():
+        _, secret = users.add_user(
+            conn, organisation="camden", email=email, role="engineer", display_name="Ada"
+        )
+        users.set_password_with_link(conn, secret, PASSWORD)
+    return secret
+
+
+@pytest.fixture
+def camden(conn: Conn) -> Conn:
+    with conn.transaction():
+        add_organisation(conn)
+        add_organisation(conn, "hackney")
+    return conn
+
+
+def test_an_account_starts_without_a_password_and_its_link_is_stored_only_as_a_hash(
+    camden: Conn,
+) -> None:
+    with camden.transaction():
+        user_id, secret = users.add_user(
+            camden, organisation="camden", email="ada@camden.gov.uk", role="engineer"
+        )
+        (password_hash,) = camden.execute(
+            "SELECT password_hash FROM users WHERE id = %s", (user_id,)
+        ).fetchone() or (None,)
+        stored = camden.execute("SELECT * FROM password_links").fetchall()
+    assert password_hash is None
+    assert len(secret) >= 40
+    assert secret not in repr(stored) and secret.encode() not in repr(stored).encode()
+
+
+def test_the_link_sets_an_argon2id_hash_once_and_never_the_password_itself(
+    camden: Conn,
+) -> None:
+    secret = add_engineer(camden)
+    with camden.transaction():
+        rows = camden.execute("SELECT * FROM users").fetchall()
+        with pytest.raises(users.AccountError, match="expired or has already been used"):
+            users.set_password_with_link(camden, secret, "another long password")
+    (row,) = rows
+    assert PASSWORD not in repr(row)
+    assert any(str(value).startswith("$argon2id$") for value in row)
+
+
+def test_a_weak_password_is_refused_and_the_link_still_works(camden: Conn) -> None:
+    with camden.transaction():
+        _, secret = users.add_user(
+            camden, organisation="camden", email="ada@camden.gov.uk", role="engineer"
+        )
+        with pytest.raises(users.AccountError, match="at least 12 characters"):
+            users.set_password_with_link(camden, secret, "short")
+        assert users.link_is_valid(camden, secret)
+
+
+def test_sign_in_gives_one_answer_for_a_wrong_password_an_unknown_account_or_a_disabled_one(
+    camden: Conn,
+) -> None:
+    add_engineer(camden)
+    add_engineer(camden, "gone@camden.gov.uk")
+    with camden.transaction():
+        users.disable_user(camden, "gone@camden.gov.uk")
+    answers = []
+    for email, password in [
+        ("ada@camden.gov.uk", "wrong password here"),
+        ("nobody@camden.gov.uk", PASSWORD),
+        ("gone@camden.gov.uk", PASSWORD),
+    ]:
+        with camden.transaction(), pytest.raises(logins.Refused) as refused:
+            logins.authenticate(camden, email, password, "192.0.2.1")
+        answers.append(str(refused.value))
+    assert answers == [logins.WRONG] * 3
+    with camden.transaction():
+        user = logins.authenticate(camden, "ADA@camden.gov.uk", PASSWORD, "192.0.2.1")
+    assert (user.email, user.organisation, user.role) == ("ada@camden.gov.uk", "camden", "engineer")
+
+
+def test_the_sixth_attempt_after_five_wrong_passwords_is_refused_even_when_it_is_right(
+    camden: Conn,
+) -> None:
+    add_engineer(camden)
+    for _ in range(logins.LIMIT_PER_ACCOUNT):
+        with camden.transaction(), pytest.raises(logins.Refused, match="do not match"):
+            logins.authenticate(camden, "ada@camden.gov.uk", "not the password", "192.0.2.1")
+    with camden.transaction(), pytest.raises(logins.Refused, match="Too many failed attempts"):
+        logins.authenticate(camden, "ada@camden.gov.uk", PASSWORD, "198.51.100.7")
+
+
+def test_a_session_ends_at_logout_when_idle_and_when_its_account_is_disabled(
+    camden: Conn, migrated_settings: Settings
+) -> None:
+    add_engineer(camden)
+    with camden.transaction():
+        user = logins.authenticate(camden, "ada@camden.gov.uk", PASSWORD, "192.0.2.1")
+        first, second, third = (sessions.start(camden, user) for _ in range(3))
+    assert len({first, second, third}) == 3  # a fresh secret at every login
+    with camden.transaction():
+        found = sessions.find(camden, first, idle_seconds=60)
+        assert found is not None and found.user.email == "ada@camden.gov.uk"
+        sessions.end(camden, first)
+        assert sessions.find(camden, first, idle_seconds=60) is None
+        camden.execute("UPDATE user_sessions SET last_seen_at = now() - interval '2 minutes'")
+        assert sessions.find(camden, second, idle_seconds=60) is None
+        assert sessions.find(camden, third, idle_seconds=600) is not None
+        assert users.disable_user(camden, "ada@camden.gov.uk") == 2
+        assert sessions.find(camden, third, idle_seconds=600) is None
+
+
+def test_users_commands_print_a_link_never_take_a_password_and_disable_and_reset(
+    camden: Conn, migrated_settings: Settings
+) -> None:
+    env = {"LAMPLIGHTER_DATABASE_URL": migrated_settings.database_url}
+    added = run_cli(
+        "users", "add", "--org", "camden", "--email", "ada@camden.gov.uk", "--role", "admin",
+        env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "/console/password/" in added.stdout
+    listed = run_cli("users", "list", env=env)
+    assert "ada@camden.gov.uk" in listed.stdout and "waiting for its password" in listed.stdout
+    again = run_cli(
+        "users", "add", "--org", "camden", "--email", "ada@camden.gov.uk", "--role", "admin",
+        env=env,
+    )  # fmt: skip
+    assert again.returncode == 1 and "already exists" in again.stderr
+    unknown = run_cli(
+        "users", "add", "--org", "narnia", "--email", "x@y.org", "--role", "engineer", env=env
+    )
+    assert unknown.returncode == 1 and "there is no organisation 'narnia'" in unknown.stderr
+    reset = run_cli("users", "reset", "ada@camden.gov.uk", env=env)
+    assert reset.returncode == 0 and "/console/password/" in reset.stdout
+    disabled = run_cli("users", "disable", "ada@camden.gov.uk", env=env)
+    assert disabled.returncode == 0 and "disabled ada@camden.gov.uk" in disabled.stdout
+    assert "disabled" in run_cli("users", "list", "--org", "camden", env=env).stdout

@@ -1,0 +1,194 @@
+"""The console's sign-in: form tokens, one answer for every refusal, fresh sessions, limits that
+hold across gunicorn workers, one-time password links, and sign-out."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+
+from register.accounts import logins, users
+from register.platform import db
+from register.platform.config import Settings
+from register.stack.runtime import free_port
+from tests.conftest import wait_until
+from tests.register.factories import add_device, add_organisation
+
+PASSWORD = "correct horse battery staple"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def engineer(web_settings: Settings) -> str:
+    """An engineer of Camden, with PASSWORD; their email. Camden has one device."""
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_organisation(conn)
+        add_organisation(conn, "hackney")
+        add_device(conn, "camden-aq-0001")
+        add_device(conn, "hackney-aq-0001", organisation="hackney")
+        _, secret = users.add_user(
+            conn, organisation="camden", email="ada@camden.gov.uk", role="engineer"
+        )
+        users.set_password_with_link(conn, secret, PASSWORD)
+    return "ada@camden.gov.uk"
+
+
+def form_token(client: FlaskClient, path: str = "/console/login") -> str:
+    match = TOKEN.search(client.get(path).get_data(as_text=True))
+    assert match, f"no form token on {path}"
+    return match[1]
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> object:
+    token = form_token(client)
+    return client.post(
+        "/console/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+
+
+def test_signing_in_opens_the_console_of_ones_own_organisation_with_a_fresh_session(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    assert client.get("/console/").headers["Location"].startswith("/console/login")
+    client.set_cookie("lamplighter_session", "planted-by-someone-else", path="/console")
+    response = sign_in(client, engineer)
+    assert response.status_code == 302 and response.headers["Location"] == "/console/"  # type: ignore[attr-defined]
+    cookie = response.headers["Set-Cookie"]  # type: ignore[attr-defined]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/console" in cookie
+    secret = re.search(r"lamplighter_session=([^;]+)", cookie)
+    assert secret and secret[1] != "planted-by-someone-else"
+    home = client.get("/console/")
+    page = home.get_data(as_text=True)
+    assert home.status_code == 200 and home.headers["Cache-Control"] == "no-store"
+    assert "London Borough of Camden: the console" in page
+    assert "/devices/camden-aq-0001" in page and "hackney-aq-0001" not in page
+    with db.connect(web_settings) as conn, conn.transaction():
+        stored = conn.execute("SELECT * FROM user_sessions").fetchall()
+    assert secret[1] not in repr(stored)  # only its hash is stored
+
+
+def test_a_post_without_its_form_token_is_refused(client: FlaskClient, engineer: str) -> None:
+    refused = client.post("/console/login", data={"email": engineer, "password": PASSWORD})
+    assert refused.status_code == 403
+    assert "security token is missing" in refused.get_data(as_text=True)
+    sign_in(client, engineer)
+    assert client.post("/console/logout").status_code == 403
+    assert client.post("/console/logout", data={"csrf_token": "guessed"}).status_code == 403
+    assert client.get("/console/").status_code == 200  # still signed in
+
+
+def test_wrong_password_and_unknown_account_get_the_same_answer(
+    client: FlaskClient, engineer: str
+) -> None:
+    answers = []
+    for email, password in [(engineer, "not the password"), ("nobody@camden.gov.uk", PASSWORD)]:
+        response = sign_in(client, email, password)
+        assert response.status_code == 401  # type: ignore[attr-defined]
+        page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+        answers.append(re.search(r'role="alert"[^>]*>([^<]+)<', page)[1])  # type: ignore[index]
+        assert f'value="{email}"' in page  # what was typed is kept, never the password
+        assert password not in page
+    assert answers == [logins.WRONG, logins.WRONG]
+
+
+def test_signing_out_ends_the_session(client: FlaskClient, engineer: str) -> None:
+    sign_in(client, engineer)
+    token = form_token(client, "/console/")
+    signed_out = client.post("/console/logout", data={"csrf_token": token})
+    assert signed_out.status_code == 302
+    assert client.get("/console/").status_code == 302
+
+
+def test_a_password_link_sets_the_password_once(
+    client: FlaskClient, web_settings: Settings
+) -> None:
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_organisation(conn)
+        _, secret = users.add_user(
+            conn, organisation="camden", email="bo@camden.gov.uk", role="admin"
+        )
+    path = f"/console/password/{secret}"
+    token = form_token(client, path)
+    mismatch = client.post(
+        path, data={"password": PASSWORD, "confirm": PASSWORD + "!", "csrf_token": token}
+    )
+    assert mismatch.status_code == 400 and "not the same" in mismatch.get_data(as_text=True)
+    weak = client.post(path, data={"password": "short", "confirm": "short", "csrf_token": token})
+    assert weak.status_code == 400 and "at least 12 characters" in weak.get_data(as_text=True)
+    done = client.post(path, data={"password": PASSWORD, "confirm": PASSWORD, "csrf_token": token})
+    assert done.status_code == 302 and "password_set=1" in done.headers["Location"]
+    assert client.get(path).status_code == 410
+    assert sign_in(client, "bo@camden.gov.uk").status_code == 302  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def two_workers(web_settings: Settings) -> Iterator[str]:
+    """`lamplighter web` with 2 gunicorn workers on this test's database; its address."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMPLIGHTER_")}
+    env["LAMPLIGHTER_DATABASE_URL"] = web_settings.database_url
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "register.platform.cli",
+            "web",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    site = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(site + "/healthz"), timeout=30, what="gunicorn to serve")
+        yield site
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2)  # noqa: S310 - the test's own server
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def test_the_sixth_login_within_a_minute_is_refused_even_right_across_two_gunicorn_workers(
+    engineer: str, two_workers: str
+) -> None:
+    statuses = []
+    for attempt in range(logins.LIMIT_PER_ACCOUNT + 1):
+        # A new client each time, as an attacker spreading attempts over workers would be.
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(two_workers + "/console/login", timeout=5).read().decode()
+        token = TOKEN.search(page)[1]  # type: ignore[index]
+        last = attempt == logins.LIMIT_PER_ACCOUNT
+        form = {"email": engineer, "password": PASSWORD if last else "wrong", "csrf_token": token}
+        request = urllib.request.Request(  # noqa: S310 - the test's own server
+            two_workers + "/console/login", data=urllib.parse.urlencode(form).encode()
+        )
+        try:
+            response = opener.open(request, timeout=10)
+            statuses.append((response.status, ""))
+        except urllib.error.HTTPError as refused:
+            statuses.append((refused.code, refused.read().decode()))
+    assert [code for code, _ in statuses] == [401] * 6
+    assert "Too many failed attempts" in statuses[-1][1]

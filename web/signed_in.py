@@ -1,0 +1,96 @@
+"""Who is signed in to the console, and the protection of its forms.
+
+The session cookie holds a server-side session's secret (`register.accounts.sessions`). Forms
+carry a token: a signed-in session's own, or, before sign-in (the login and password forms), a
+random one also set in a cookie that a page on another site cannot read or set ("double
+submit"). A POST whose token does not match is refused with 403 before anything else runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from register.accounts import sessions, tokens
+from register.accounts.sessions import Session
+from register.platform.config import Settings
+from web import database
+
+SESSION_COOKIE = "lamplighter_session"
+FORM_COOKIE = "lamplighter_form"
+FORM_FIELD = "csrf_token"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def current() -> Session | None:
+    """The request's open session, if it has one (looked up once per request)."""
+    if "console_session" not in g:
+        secret = request.cookies.get(SESSION_COOKIE)
+        found = None
+        if secret:
+            settings: Settings = current_app.config["LAMPLIGHTER_SETTINGS"]
+            with database.connection() as conn, conn.transaction():
+                found = sessions.find(conn, secret, settings.web.session_idle_minutes * 60)
+        g.console_session = found
+    session: Session | None = g.console_session
+    return session
+
+
+def required(view: View) -> View:
+    """A console view: a visitor who is not signed in is sent to the login page."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if current() is None:
+            return redirect(url_for("console.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
+
+
+def form_token() -> str:
+    """The token this request's forms carry."""
+    session = current()
+    if session is not None:
+        return session.csrf_token
+    if "form_token" not in g:
+        g.form_token = request.cookies.get(FORM_COOKIE) or tokens.new_secret()
+    token: str = g.form_token
+    return token
+
+
+def check_form_token() -> None:
+    """Refuse (403) a POST whose form token is missing or wrong."""
+    sent = request.form.get(FORM_FIELD, "")
+    session = current()
+    expected = session.csrf_token if session is not None else request.cookies.get(FORM_COOKIE, "")
+    if not sent or not expected or not tokens.same(sent, expected):
+        abort(
+            403,
+            description="the form's security token is missing or out of date; reload the page "
+            "and try again",
+        )
+
+
+def set_cookie(response: Response, name: str, value: str, *, max_age: int | None = None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/console",
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def keep_form_cookie(response: Response) -> Response:
+    """Before sign-in, the form token travels in a cookie as well."""
+    if current() is None and "form_token" in g:
+        set_cookie(response, FORM_COOKIE, g.form_token)
+    return response

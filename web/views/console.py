@@ -1,0 +1,124 @@
+"""The engineers' console: sign in, set a password from a one-time link, sign out, and the
+home page of an engineer's own organisation.
+
+Every POST carries a form token (`web.signed_in`), checked before anything else. Signing in
+starts a fresh session; a wrong email or password gets one answer, whichever it was.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from register.accounts import logins, sessions, users
+from web import database, signed_in
+from web.device_filters import Filters
+from web.device_list import everything
+
+blueprint = Blueprint("console", __name__, url_prefix="/console")
+
+
+@blueprint.after_request
+def no_caching(response: Response) -> Response:
+    """Console pages are for one person: never stored by a browser or a proxy."""
+    response.headers["Cache-Control"] = "no-store"
+    return signed_in.keep_form_cookie(response)
+
+
+@blueprint.context_processor
+def form_token() -> dict[str, object]:
+    return {"form_token": signed_in.form_token, "signed_in": signed_in.current}
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a console page of this site, never elsewhere."""
+    if target and target.startswith("/console") and not urlsplit(target).netloc:
+        return target
+    return url_for("console.home")
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@blueprint.get("/login")
+def login() -> str | Response:
+    if signed_in.current() is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("console/login.html", next=request.args.get("next", ""), email="")
+
+
+@blueprint.post("/login")
+def login_post() -> tuple[str, int] | Response:
+    signed_in.check_form_token()
+    email = request.form.get("email", "").strip()
+    password = request.form.get("password", "")
+    refused: logins.Refused | None = None
+    with database.connection() as conn, conn.transaction():
+        # A refusal is committed too: it is what the limit counts.
+        try:
+            user = logins.authenticate(conn, email, password, _client_address())
+            secret = sessions.start(conn, user)
+        except logins.Refused as error:
+            refused = error
+    if refused is not None:
+        page = render_template(
+            "console/login.html", next=request.form.get("next", ""), email=email, error=refused
+        )
+        return page, 401
+    response = redirect(_safe_next(request.form.get("next")))
+    signed_in.set_cookie(response, signed_in.SESSION_COOKIE, secret)
+    response.delete_cookie(signed_in.FORM_COOKIE, path="/console")
+    return response
+
+
+@blueprint.post("/logout")
+def logout() -> Response:
+    signed_in.check_form_token()
+    secret = request.cookies.get(signed_in.SESSION_COOKIE)
+    if secret:
+        with database.connection() as conn, conn.transaction():
+            sessions.end(conn, secret)
+    response = redirect(url_for("console.login", signed_out=1))
+    response.delete_cookie(signed_in.SESSION_COOKIE, path="/console")
+    return response
+
+
+@blueprint.get("/password/<secret>")
+def password(secret: str) -> tuple[str, int] | str:
+    with database.connection() as conn, conn.transaction():
+        valid = users.link_is_valid(conn, secret)
+    if not valid:
+        return render_template("console/password.html", expired=True), 410
+    return render_template("console/password.html", expired=False)
+
+
+@blueprint.post("/password/<secret>")
+def password_post(secret: str) -> tuple[str, int] | Response:
+    signed_in.check_form_token()
+    password = request.form.get("password", "")
+    problem = None
+    if password != request.form.get("confirm", ""):
+        problem = "The two passwords are not the same."
+    else:
+        try:
+            with database.connection() as conn, conn.transaction():
+                users.set_password_with_link(conn, secret, password)
+        except users.AccountError as error:
+            problem = str(error)[0].upper() + str(error)[1:] + "."
+    if problem is not None:
+        return render_template("console/password.html", expired=False, error=problem), 400
+    return redirect(url_for("console.login", password_set=1))
+
+
+@blueprint.get("/")
+@signed_in.required
+def home() -> str:
+    session = signed_in.current()
+    if session is None:  # `required` sent the visitor away already
+        abort(401)
+    with database.connection() as conn:
+        devices = everything(conn, Filters(organisation=session.user.organisation))
+    return render_template("console/home.html", user=session.user, devices=devices)
