@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from register.accounts import users
 from register.platform import db
 from register.platform.config import Settings
+from register.queries import Conn
+
+Done = TypeVar("Done")
 
 
 def add_parser(commands: Any) -> None:
@@ -40,49 +44,48 @@ def password_link(settings: Settings, secret: str) -> str:
     return f"{site.rstrip('/')}/console/password/{secret}"
 
 
-def _fail(error: users.AccountError) -> int:
-    print(f"lamplighter: {error}", file=sys.stderr)
-    return 1
+def _change(settings: Settings, change: Callable[[Conn], Done], say: Callable[[Done], str]) -> int:
+    """Make one change to accounts in a transaction, then say what was done (or why not)."""
+    try:
+        with db.connect(settings) as conn, db.transaction(conn):
+            done = change(conn)
+    except users.AccountError as error:
+        print(f"lamplighter: {error}", file=sys.stderr)
+        return 1
+    print(say(done))
+    return 0
 
 
 def run_add(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        with db.connect(settings) as conn, db.transaction(conn):
-            _, secret = users.add_user(
-                conn,
-                organisation=args.org,
-                email=args.email,
-                role=args.role,
-                display_name=args.name,
-            )
-    except users.AccountError as error:
-        return _fail(error)
     hours = int(users.LINK_LIFETIME.total_seconds() // 3600)
-    print(
-        f"added {args.email} ({args.role}, {args.org}). To set the password, within {hours} hours,"
+    return _change(
+        settings,
+        lambda conn: users.add_user(
+            conn, organisation=args.org, email=args.email, role=args.role, display_name=args.name
+        ),
+        lambda added: (
+            f"added {args.email} ({args.role}, {args.org}). To set its password within"
+            f" {hours} hours, open: {password_link(settings, added[1])}"
+        ),
     )
-    print(f"open: {password_link(settings, secret)}")
-    return 0
 
 
 def run_reset(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        with db.connect(settings) as conn, db.transaction(conn):
-            secret = users.reset_user(conn, args.email)
-    except users.AccountError as error:
-        return _fail(error)
-    print(f"to set a new password for {args.email}, open: {password_link(settings, secret)}")
-    return 0
+    return _change(
+        settings,
+        lambda conn: users.reset_user(conn, args.email),
+        lambda secret: (
+            f"to set a new password for {args.email}, open: {password_link(settings, secret)}"
+        ),
+    )
 
 
 def run_disable(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        with db.connect(settings) as conn, db.transaction(conn):
-            ended = users.disable_user(conn, args.email)
-    except users.AccountError as error:
-        return _fail(error)
-    print(f"disabled {args.email}; {ended} open session(s) ended")
-    return 0
+    return _change(
+        settings,
+        lambda conn: users.disable_user(conn, args.email),
+        lambda ended: f"disabled {args.email}; {ended} open session(s) ended",
+    )
 
 
 def run_list(settings: Settings, args: argparse.Namespace) -> int:
