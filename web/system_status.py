@@ -22,7 +22,7 @@ LAST_DONE = {
     "mark_silent": "Devices last checked for silence",
     "purge_quarantine": "Refused messages last purged",
     "compliance": "Compliance figures last computed",
-    "prune_history": "Old records of job runs last deleted",
+    "prune_history": "Old records last deleted",
 }
 
 

@@ -64,7 +64,8 @@ SCHEDULED = (
     Job(
         "prune_history",
         prune_history,
-        "Deletes the record of job runs once it is older than the days it is kept.",
+        "Deletes the record of job runs, and sign-in records that no longer count, once they "
+        "are older than the days they are kept.",
         lambda jobs: jobs.history_interval,
     ),
 )

@@ -1,4 +1,6 @@
-"""prune_history: the record of job runs is kept for `jobs.history_days`, then deleted.
+"""prune_history: records kept for a while are deleted after `jobs.history_days`: the record of
+job runs, and the console's sign-in records that no longer count (failed logins, ended or idle
+sessions, used or expired password links).
 
 The retention job records how many readings it deleted for every device and metric, every run:
 with 100,000 devices that is up to one row per metric each run. Kept for ever, the record would
@@ -14,6 +16,7 @@ from register.jobs.outcome import Outcome
 from register.platform.config import Settings
 from register.platform.db import transaction
 from register.queries import Conn
+from register.queries import accounts as account_queries
 from register.queries import jobs as job_queries
 
 # Records deleted in one transaction: per-metric records of readings deleted, then runs.
@@ -28,6 +31,7 @@ def prune_history(conn: Conn, settings: Settings) -> Outcome:
     for delete, batch in (
         (job_queries.delete_old_deletion_records, RECORDS_BATCH),
         (job_queries.delete_old_runs, RUNS_BATCH),
+        (account_queries.delete_old_sign_in_records, RUNS_BATCH),
     ):
         while True:
             with transaction(conn):
@@ -35,5 +39,5 @@ def prune_history(conn: Conn, settings: Settings) -> Outcome:
             deleted += gone
             if gone < batch:
                 break
-    summary = f"{deleted:,} records of job runs older than {days} days deleted" if deleted else ""
+    summary = f"{deleted:,} records older than {days} days deleted" if deleted else ""
     return Outcome(deleted, summary, {"deleted": deleted, "older_than": older_than.isoformat()})

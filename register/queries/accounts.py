@@ -145,3 +145,21 @@ def count_login_failures(conn: Conn, email: str, address: str, since: datetime) 
 def get_organisation_id(conn: Conn, slug: str) -> int | None:
     row = conn.execute("SELECT id FROM organisations WHERE slug = %s", (slug,)).fetchone()
     return None if row is None else int(row[0])
+
+
+def delete_old_sign_in_records(conn: Conn, older_than: datetime, limit: int) -> int:
+    """Delete up to `limit` records that no longer count for anything: failed logins, sessions
+    ended or idle, and password links used or expired, all from before `older_than`."""
+    deleted = 0
+    for statement in (
+        "DELETE FROM login_failures WHERE id = ANY(ARRAY("
+        " SELECT id FROM login_failures WHERE at < %(older_than)s LIMIT %(limit)s))",
+        "DELETE FROM user_sessions WHERE id = ANY(ARRAY("
+        " SELECT id FROM user_sessions WHERE coalesce(ended_at, last_seen_at) < %(older_than)s"
+        " LIMIT %(limit)s))",
+        "DELETE FROM password_links WHERE id = ANY(ARRAY("
+        " SELECT id FROM password_links WHERE coalesce(used_at, expires_at) < %(older_than)s"
+        " LIMIT %(limit)s))",
+    ):
+        deleted += conn.execute(statement, {"older_than": older_than, "limit": limit}).rowcount
+    return deleted

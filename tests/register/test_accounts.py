@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from register.accounts import logins, sessions, users
+from register.jobs.history import prune_history
 from register.platform.config import Settings
 from register.queries import Conn
 from tests.conftest import run_cli
@@ -149,3 +150,29 @@ def test_users_commands_print_a_link_never_take_a_password_and_disable_and_reset
     disabled = run_cli("users", "disable", "ada@camden.gov.uk", env=env)
     assert disabled.returncode == 0 and "disabled ada@camden.gov.uk" in disabled.stdout
     assert "disabled" in run_cli("users", "list", "--org", "camden", env=env).stdout
+
+
+def test_prune_history_deletes_sign_in_records_that_no_longer_count(
+    camden: Conn, migrated_settings: Settings
+) -> None:
+    add_engineer(camden)  # its link is used now: recent, so kept
+    with camden.transaction():
+        user = logins.authenticate(camden, "ada@camden.gov.uk", PASSWORD, "192.0.2.1")
+        old, recent = sessions.start(camden, user), sessions.start(camden, user)
+        sessions.end(camden, old)
+        camden.execute(
+            "UPDATE user_sessions SET ended_at = now() - interval '30 days'"
+            " WHERE ended_at IS NOT NULL"
+        )
+        camden.execute(
+            "INSERT INTO login_failures (at, email, address) VALUES"
+            " (now() - interval '30 days', 'ada@camden.gov.uk', '192.0.2.1'),"
+            " (now(), 'ada@camden.gov.uk', '192.0.2.1')"
+        )
+    outcome = prune_history(camden, migrated_settings)
+    assert outcome.rows == 2  # the old failure and the old session
+    with camden.transaction():
+        assert camden.execute("SELECT count(*) FROM login_failures").fetchone() == (1,)
+        assert camden.execute("SELECT count(*) FROM password_links").fetchone() == (1,)
+        assert sessions.find(camden, recent, idle_seconds=600) is not None
+        assert camden.execute("SELECT count(*) FROM user_sessions").fetchone() == (1,)
