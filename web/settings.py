@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from register.platform.config.fields import at_least_one, port, positive, setting, url_check
+from register.platform.config.fields import (
+    at_least_one,
+    not_negative,
+    port,
+    positive,
+    setting,
+    url_check,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +30,12 @@ class WebSettings:
     )
     tile_attribution: str = setting(
         "© OpenStreetMap contributors", "Credit shown on the map for its tiles."
+    )
+    login_limit_per_address: int = setting(
+        20,
+        "Failed console sign-ins from one address within 15 minutes before its sign-ins are "
+        "refused; 0 turns this limit off (behind a proxy every client has the proxy's address).",
+        check=not_negative,
     )
     session_idle_minutes: float = setting(
         30.0, "Minutes a console session may sit idle before it ends.", check=positive

@@ -8,11 +8,7 @@ submit"). A POST whose token does not match is refused with 403 before anything 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, g, request
 from werkzeug.wrappers import Response
 
 from register.accounts import sessions, tokens
@@ -23,8 +19,6 @@ from web import database
 SESSION_COOKIE = "lamplighter_session"
 FORM_COOKIE = "lamplighter_form"
 FORM_FIELD = "csrf_token"
-
-View = TypeVar("View", bound=Callable[..., Any])
 
 
 def current() -> Session | None:
@@ -39,18 +33,6 @@ def current() -> Session | None:
         g.console_session = found
     session: Session | None = g.console_session
     return session
-
-
-def required(view: View) -> View:
-    """A console view: a visitor who is not signed in is sent to the login page."""
-
-    @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        if current() is None:
-            return redirect(url_for("console.login", next=request.path))
-        return view(*args, **kwargs)
-
-    return guarded  # type: ignore[return-value]
 
 
 def form_token() -> str:

@@ -53,7 +53,10 @@ def demo_admin_link(settings: Settings) -> str | None:
                 role="admin",
                 display_name="Demo administrator",
             )
-        return password_link(settings, users.reset_user(conn, DEMO_ADMIN))
+        try:
+            return password_link(settings, users.reset_user(conn, DEMO_ADMIN))
+        except users.AccountError:  # disabled on purpose: no link
+            return None
 
 
 def run_demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -126,6 +126,20 @@ def end_user_sessions(conn: Conn, user_id: int) -> int:
     ).rowcount
 
 
+# The two-integer advisory lock space of sign-in attempts: (this, a hash of the account or address).
+SIGN_IN_LOCKS = 0x4C4F474E
+
+
+def lock_login(conn: Conn, email: str, address: str) -> None:
+    """Wait for other sign-ins to this account or from this address to finish (transaction
+    advisory locks, released at commit)."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(%(space)s, hashtext('login:' || lower(%(email)s))),"
+        " pg_advisory_xact_lock(%(space)s, hashtext('address:' || %(address)s))",
+        {"space": SIGN_IN_LOCKS, "email": email, "address": address},
+    )
+
+
 def insert_login_failure(conn: Conn, email: str, address: str) -> None:
     conn.execute("INSERT INTO login_failures (email, address) VALUES (%s, %s)", (email, address))
 

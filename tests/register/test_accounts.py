@@ -14,6 +14,12 @@ from tests.register.factories import add_organisation
 PASSWORD = "correct horse battery staple"
 
 
+def sign_in(
+    conn: Conn, email: str, password: str, address: str, per_address: int = 20
+) -> users.User:
+    return logins.authenticate(conn, email, password, address, limit_per_address=per_address)
+
+
 def add_engineer(conn: Conn, email: str = "ada@camden.gov.uk") -> str:
     """An engineer of Camden with PASSWORD set through their link; the link's secret."""
     with conn.transaction():
@@ -39,11 +45,9 @@ def test_an_account_starts_without_a_password_and_its_link_is_stored_only_as_a_h
         user_id, secret = users.add_user(
             camden, organisation="camden", email="ada@camden.gov.uk", role="engineer"
         )
-        (password_hash,) = camden.execute(
-            "SELECT password_hash FROM users WHERE id = %s", (user_id,)
-        ).fetchone() or (None,)
+        row = camden.execute("SELECT password_hash FROM users WHERE id = %s", (user_id,)).fetchone()
         stored = camden.execute("SELECT * FROM password_links").fetchall()
-    assert password_hash is None
+    assert row == (None,)
     assert len(secret) >= 40
     assert secret not in repr(stored) and secret.encode() not in repr(stored).encode()
 
@@ -85,11 +89,11 @@ def test_sign_in_gives_one_answer_for_a_wrong_password_an_unknown_account_or_a_d
         ("gone@camden.gov.uk", PASSWORD),
     ]:
         with camden.transaction(), pytest.raises(logins.Refused) as refused:
-            logins.authenticate(camden, email, password, "192.0.2.1")
+            sign_in(camden, email, password, "192.0.2.1")
         answers.append(str(refused.value))
     assert answers == [logins.WRONG] * 3
     with camden.transaction():
-        user = logins.authenticate(camden, "ADA@camden.gov.uk", PASSWORD, "192.0.2.1")
+        user = sign_in(camden, "ADA@camden.gov.uk", PASSWORD, "192.0.2.1")
     assert (user.email, user.organisation, user.role) == ("ada@camden.gov.uk", "camden", "engineer")
 
 
@@ -99,9 +103,9 @@ def test_the_sixth_attempt_after_five_wrong_passwords_is_refused_even_when_it_is
     add_engineer(camden)
     for _ in range(logins.LIMIT_PER_ACCOUNT):
         with camden.transaction(), pytest.raises(logins.Refused, match="do not match"):
-            logins.authenticate(camden, "ada@camden.gov.uk", "not the password", "192.0.2.1")
+            sign_in(camden, "ada@camden.gov.uk", "not the password", "192.0.2.1")
     with camden.transaction(), pytest.raises(logins.Refused, match="Too many failed attempts"):
-        logins.authenticate(camden, "ada@camden.gov.uk", PASSWORD, "198.51.100.7")
+        sign_in(camden, "ada@camden.gov.uk", PASSWORD, "198.51.100.7")
 
 
 def test_a_session_ends_at_logout_when_idle_and_when_its_account_is_disabled(
@@ -109,7 +113,7 @@ def test_a_session_ends_at_logout_when_idle_and_when_its_account_is_disabled(
 ) -> None:
     add_engineer(camden)
     with camden.transaction():
-        user = logins.authenticate(camden, "ada@camden.gov.uk", PASSWORD, "192.0.2.1")
+        user = sign_in(camden, "ada@camden.gov.uk", PASSWORD, "192.0.2.1")
         first, second, third = (sessions.start(camden, user) for _ in range(3))
     assert len({first, second, third}) == 3  # a fresh secret at every login
     with camden.transaction():
@@ -157,7 +161,7 @@ def test_prune_history_deletes_sign_in_records_that_no_longer_count(
 ) -> None:
     add_engineer(camden)  # its link is used now: recent, so kept
     with camden.transaction():
-        user = logins.authenticate(camden, "ada@camden.gov.uk", PASSWORD, "192.0.2.1")
+        user = sign_in(camden, "ada@camden.gov.uk", PASSWORD, "192.0.2.1")
         old, recent = sessions.start(camden, user), sessions.start(camden, user)
         sessions.end(camden, old)
         camden.execute(
@@ -176,3 +180,20 @@ def test_prune_history_deletes_sign_in_records_that_no_longer_count(
         assert camden.execute("SELECT count(*) FROM password_links").fetchone() == (1,)
         assert sessions.find(camden, recent, idle_seconds=600) is not None
         assert camden.execute("SELECT count(*) FROM user_sessions").fetchone() == (1,)
+
+
+def test_variants_of_an_address_count_as_one_account_and_one_address_has_its_own_limit(
+    camden: Conn,
+) -> None:
+    add_engineer(camden)
+    for variant in ["ADA@camden.gov.uk", " ada@camden.gov.uk ", "Ada@Camden.Gov.UK"] * 2:
+        with camden.transaction(), pytest.raises(logins.Refused) as refused:
+            sign_in(camden, variant, "not the password", "192.0.2.1")
+    assert str(refused.value) == logins.THROTTLED  # the 6th, after 5 failures
+    for attempt in range(3):  # three unknown accounts from one address
+        with camden.transaction(), pytest.raises(logins.Refused, match="do not match"):
+            sign_in(camden, f"guess{attempt}@camden.gov.uk", "x" * 12, "203.0.113.9", 3)
+    with camden.transaction(), pytest.raises(logins.Refused, match="Too many failed attempts"):
+        sign_in(camden, "someone@camden.gov.uk", "x" * 12, "203.0.113.9", 3)
+    with camden.transaction(), pytest.raises(logins.Refused, match="do not match"):
+        sign_in(camden, "someone@camden.gov.uk", "x" * 12, "203.0.113.9", 0)  # limit off

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from register.accounts import logins, users
+from register.accounts import logins, sessions, users
 from register.platform import db
 from register.platform.config import Settings
 from register.stack.runtime import free_port
@@ -59,13 +59,18 @@ def test_signing_in_opens_the_console_of_ones_own_organisation_with_a_fresh_sess
     client: FlaskClient, engineer: str, web_settings: Settings
 ) -> None:
     assert client.get("/console/").headers["Location"].startswith("/console/login")
-    client.set_cookie("lamplighter_session", "planted-by-someone-else", path="/console")
+    # A session secret chosen by someone else is planted first: signing in must not adopt it.
+    planted = "chosen-by-someone-else"
+    client.set_cookie("lamplighter_session", planted, path="/console")
     response = sign_in(client, engineer)
     assert response.status_code == 302 and response.headers["Location"] == "/console/"  # type: ignore[attr-defined]
     cookie = response.headers["Set-Cookie"]  # type: ignore[attr-defined]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/console" in cookie
     secret = re.search(r"lamplighter_session=([^;]+)", cookie)
-    assert secret and secret[1] != "planted-by-someone-else"
+    assert secret and secret[1] != planted
+    with db.connect(web_settings) as conn, conn.transaction():
+        assert sessions.find(conn, planted, idle_seconds=600) is None
+        assert sessions.find(conn, secret[1], idle_seconds=600) is not None
     home = client.get("/console/")
     page = home.get_data(as_text=True)
     assert home.status_code == 200 and home.headers["Cache-Control"] == "no-store"
@@ -192,3 +197,27 @@ def test_the_sixth_login_within_a_minute_is_refused_even_right_across_two_gunico
             statuses.append((refused.code, refused.read().decode()))
     assert [code for code, _ in statuses] == [401] * 6
     assert "Too many failed attempts" in statuses[-1][1]
+
+
+def test_a_signed_in_post_needs_the_sessions_own_token_not_the_one_from_before_sign_in(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    before = form_token(client)
+    sign_in(client, engineer)
+    assert client.post("/console/logout", data={"csrf_token": before}).status_code == 403
+    # A session that went idle: signing out just leads to the login page.
+    with db.connect(web_settings) as conn, conn.transaction():
+        conn.execute("UPDATE user_sessions SET last_seen_at = now() - interval '1 day'")
+    gone = client.post("/console/logout", data={})
+    assert gone.status_code == 302 and "signed_out=1" in gone.headers["Location"]
+    assert client.get("/console/").status_code == 302
+
+
+def test_a_form_with_a_nul_character_is_a_clear_400(client: FlaskClient, engineer: str) -> None:
+    token = form_token(client)
+    refused = client.post(
+        "/console/login",
+        data={"email": "ada\x00@camden.gov.uk", "password": "x", "csrf_token": token},
+    )
+    assert refused.status_code == 400
+    assert "NUL character" in refused.get_data(as_text=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from register.accounts import logins, sessions, users
+from register.platform.config import Settings
 from web import database, signed_in
 from web.device_filters import Filters
 from web.device_list import everything
@@ -27,9 +28,21 @@ def no_caching(response: Response) -> Response:
     return signed_in.keep_form_cookie(response)
 
 
+@blueprint.before_request
+def check_every_form() -> Response | None:
+    """Every POST to the console carries its form token, checked before its view runs. Signing
+    out of a session that has already ended needs none: it only goes to the login page."""
+    if request.method != "POST":
+        return None
+    if request.endpoint == "console.logout" and signed_in.current() is None:
+        return redirect(url_for("console.login", signed_out=1))
+    signed_in.check_form_token()
+    return None
+
+
 @blueprint.context_processor
 def form_token() -> dict[str, object]:
-    return {"form_token": signed_in.form_token, "signed_in": signed_in.current}
+    return {"form_token": signed_in.form_token}
 
 
 def _safe_next(target: str | None) -> str:
@@ -52,14 +65,20 @@ def login() -> str | Response:
 
 @blueprint.post("/login")
 def login_post() -> tuple[str, int] | Response:
-    signed_in.check_form_token()
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
     refused: logins.Refused | None = None
+    settings: Settings = current_app.config["LAMPLIGHTER_SETTINGS"]
     with database.connection() as conn, conn.transaction():
-        # A refusal is committed too: it is what the limit counts.
+        # A refusal is committed too: it is what the limits count.
         try:
-            user = logins.authenticate(conn, email, password, _client_address())
+            user = logins.authenticate(
+                conn,
+                email,
+                password,
+                _client_address(),
+                limit_per_address=settings.web.login_limit_per_address,
+            )
             secret = sessions.start(conn, user)
         except logins.Refused as error:
             refused = error
@@ -76,7 +95,6 @@ def login_post() -> tuple[str, int] | Response:
 
 @blueprint.post("/logout")
 def logout() -> Response:
-    signed_in.check_form_token()
     secret = request.cookies.get(signed_in.SESSION_COOKIE)
     if secret:
         with database.connection() as conn, conn.transaction():
@@ -97,7 +115,6 @@ def password(secret: str) -> tuple[str, int] | str:
 
 @blueprint.post("/password/<secret>")
 def password_post(secret: str) -> tuple[str, int] | Response:
-    signed_in.check_form_token()
     password = request.form.get("password", "")
     problem = None
     if password != request.form.get("confirm", ""):
@@ -114,11 +131,10 @@ def password_post(secret: str) -> tuple[str, int] | Response:
 
 
 @blueprint.get("/")
-@signed_in.required
-def home() -> str:
+def home() -> str | Response:
     session = signed_in.current()
-    if session is None:  # `required` sent the visitor away already
-        abort(401)
+    if session is None:
+        return redirect(url_for("console.login", next=request.path))
     with database.connection() as conn:
         devices = everything(conn, Filters(organisation=session.user.organisation))
     return render_template("console/home.html", user=session.user, devices=devices)

@@ -13,6 +13,11 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("errors", __name__)
 
 
+def _route() -> str:
+    """The request's route for the log, not its path: a path may hold a one-time link's secret."""
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
+
+
 def _wants_json() -> bool:
     return request.path.endswith((".json", ".geojson", ".csv")) or request.path.startswith("/api/")
 
@@ -22,6 +27,8 @@ def refuse_nul_characters() -> None:
     """PostgreSQL text cannot hold a NUL character, so no path or parameter may carry one."""
     if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
         abort(400, description="the address holds a NUL character (%00), which is never valid")
+    if request.method == "POST" and any("\x00" in k + v for k, v in request.form.items(multi=True)):
+        abort(400, description="the form holds a NUL character, which is never valid")
 
 
 @blueprint.app_errorhandler(HTTPException)
@@ -42,7 +49,7 @@ def http_error(error: HTTPException) -> tuple[Response | str, int]:
 
 @blueprint.app_errorhandler(psycopg.errors.QueryCanceled)
 def too_slow(error: psycopg.errors.QueryCanceled) -> tuple[Response | str, int]:
-    log.warning("statement cancelled on %s: %s", request.path, error)
+    log.warning("statement cancelled on %s: %s", _route(), error)
     return http_error(
         ServiceUnavailable(
             description="the database took too long to answer; ask for less (a shorter range, "
@@ -53,5 +60,5 @@ def too_slow(error: psycopg.errors.QueryCanceled) -> tuple[Response | str, int]:
 
 @blueprint.app_errorhandler(Exception)
 def unexpected_error(error: Exception) -> tuple[Response | str, int]:
-    log.exception("unexpected error on %s", request.path)
+    log.exception("unexpected error on %s", _route())
     return http_error(InternalServerError())
