@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from typing import Any
 
 from register.platform.config import Settings
@@ -31,9 +30,7 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.service import Ingester  # noqa: PLC0415 - keeps `lamplighter --help` fast
 
     if args.metrics_port is not None:
-        settings = dataclasses.replace(
-            settings, ingest=dataclasses.replace(settings.ingest, metrics_port=args.metrics_port)
-        )
+        settings = settings.with_values("ingest", metrics_port=args.metrics_port)
     return Ingester(settings, client_id=args.client_id).run(
         on_ready=lambda: print("ingesting; press Ctrl-C to stop", flush=True)
     )

@@ -7,7 +7,6 @@ any number may run, and one schedules while the others stand by.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import signal
@@ -52,9 +51,7 @@ def run_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     from register.jobs.scheduler import Scheduler  # noqa: PLC0415 - keeps `--help` fast
 
     if args.metrics_port is not None:
-        settings = dataclasses.replace(
-            settings, jobs=dataclasses.replace(settings.jobs, metrics_port=args.metrics_port)
-        )
+        settings = settings.with_values("jobs", metrics_port=args.metrics_port)
     scheduler = Scheduler(settings)
     # Each run is logged once, by the scheduler; APScheduler's own lines only with --verbose.
     logging.getLogger("apscheduler").setLevel(logging.DEBUG if args.verbose else logging.WARNING)

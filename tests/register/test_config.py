@@ -235,3 +235,13 @@ def test_the_example_config_is_current_and_documents_every_setting(tmp_path: Pat
         for line in text.splitlines()
     )
     assert config.load(write(tmp_path, uncommented), environ={}) == config.load(None, environ={})
+
+
+def test_a_command_line_option_overrides_one_value_of_one_section() -> None:
+    settings = config.Settings()
+    changed = settings.with_values("jobs", metrics_port=0)
+    assert changed.jobs.metrics_port == 0 and settings.jobs.metrics_port == 9109
+    assert changed.jobs.retention_interval == settings.jobs.retention_interval
+    assert changed.ingest == settings.ingest
+    with pytest.raises(TypeError):
+        settings.with_values("jobs", no_such_setting=1)

@@ -70,6 +70,12 @@ class Settings:
         """The default broker URL in force: the configured one, or the embedded broker's."""
         return self.mqtt.url or f"mqtt://{self.services.host}:{self.services.mqtt_port}"
 
+    def with_values(self, section: str, **values: Any) -> Settings:
+        """These settings with some of one section's values changed (a command-line option
+        that overrides a setting)."""
+        changed = dataclasses.replace(getattr(self, section), **values)
+        return dataclasses.replace(self, **{section: changed})
+
     @property
     def uses_embedded_services(self) -> bool:
         """True when the database or the broker is the embedded one that Lamplighter runs."""

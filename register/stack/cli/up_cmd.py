@@ -9,7 +9,6 @@ processes, and the local services too when `up` was the one that started them.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from typing import Any
 
 from register.cli.demo_cmd import DEMO_ADMIN, demo_admin_link, seed_if_empty
@@ -46,9 +45,7 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
                 print(line)
         if args.no_demo:
             # No demo register, so nothing to simulate either.
-            settings = dataclasses.replace(
-                settings, ingest=dataclasses.replace(settings.ingest, simulate_devices=0)
-            )
+            settings = settings.with_values("ingest", simulate_devices=0)
         else:
             print(seed_if_empty(settings), flush=True)
         admin_link = None if args.no_demo else demo_admin_link(settings)
