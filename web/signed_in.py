@@ -8,17 +8,24 @@ submit"). A POST whose token does not match is refused with 403 before anything 
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, request
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from register.accounts import sessions, tokens
 from register.accounts.sessions import Session
+from register.accounts.users import User
 from register.platform.config import Settings
 from web import database
 
 SESSION_COOKIE = "lamplighter_session"
 FORM_COOKIE = "lamplighter_form"
 FORM_FIELD = "csrf_token"
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def current() -> Session | None:
@@ -33,6 +40,45 @@ def current() -> Session | None:
         g.console_session = found
     session: Session | None = g.console_session
     return session
+
+
+def current_user() -> User | None:
+    session = current()
+    return session.user if session is not None else None
+
+
+def user() -> User:
+    """The signed-in user of a view guarded by `required`."""
+    session = current()
+    if session is None:
+        raise RuntimeError("user() outside a view guarded by signed_in.required")
+    return session.user
+
+
+def required(view: View) -> View:
+    """Guard a console view: without an open session, go to the login page, then come back."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if current() is None:
+            back = request.path if request.method != "GET" else request.full_path.rstrip("?")
+            return redirect(url_for("console.login", next=back))
+        return view(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
+
+
+def admin_required(view: View) -> View:
+    """Guard an administrators' view: signed in, and an administrator, or 403."""
+
+    @required
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not user().is_admin:
+            abort(403, description="only the register's administrators may do this")
+        return view(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
 
 
 def form_token() -> str:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from register.accounts import passwords, tokens
+from register.audit import Actor, NotAllowed
 from register.queries import Conn
 from register.queries import accounts as queries
 
@@ -39,6 +40,20 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def actor(self) -> Actor:
+        """Who this person is in the audit log; they change their own organisation's entries."""
+        return Actor(
+            label=f"{self.display_name} <{self.email}>",
+            user_id=self.id,
+            organisation_id=self.organisation_id,
+        )
+
+    def administrator(self) -> Actor:
+        """An administrator acting on organisations and accounts across the register."""
+        if not self.is_admin:
+            raise NotAllowed("only the register's administrators may do this")
+        return Actor(label=f"{self.display_name} <{self.email}> (administrator)", user_id=self.id)
 
 
 def user_from_row(row: dict[str, Any]) -> User:

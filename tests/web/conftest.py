@@ -12,7 +12,10 @@ from flask.testing import FlaskClient
 from playwright.sync_api import Browser, sync_playwright
 from werkzeug.serving import make_server
 
+from register.platform import db
 from register.platform.config import Settings
+from tests.register.factories import add_device, add_organisation
+from tests.web.console_client import add_account
 from web.app import create_app
 from web.database import EXTENSION
 
@@ -69,3 +72,15 @@ def browser() -> Iterator[Browser]:
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def engineer(web_settings: Settings) -> str:
+    """An engineer of Camden, with console_client.PASSWORD; their email. Camden and Hackney
+    have one device each."""
+    with db.connect(web_settings) as conn, conn.transaction():
+        add_organisation(conn)
+        add_organisation(conn, "hackney")
+        add_device(conn, "camden-aq-0001")
+        add_device(conn, "hackney-aq-0001", organisation="hackney")
+    return add_account(web_settings, "camden", "ada@camden.gov.uk")

@@ -21,38 +21,8 @@ from register.platform import db
 from register.platform.config import Settings
 from register.stack.runtime import free_port
 from tests.conftest import wait_until
-from tests.register.factories import add_device, add_organisation
-
-PASSWORD = "correct horse battery staple"
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def engineer(web_settings: Settings) -> str:
-    """An engineer of Camden, with PASSWORD; their email. Camden has one device."""
-    with db.connect(web_settings) as conn, conn.transaction():
-        add_organisation(conn)
-        add_organisation(conn, "hackney")
-        add_device(conn, "camden-aq-0001")
-        add_device(conn, "hackney-aq-0001", organisation="hackney")
-        _, secret = users.add_user(
-            conn, organisation="camden", email="ada@camden.gov.uk", role="engineer"
-        )
-        users.set_password_with_link(conn, secret, PASSWORD)
-    return "ada@camden.gov.uk"
-
-
-def form_token(client: FlaskClient, path: str = "/console/login") -> str:
-    match = TOKEN.search(client.get(path).get_data(as_text=True))
-    assert match, f"no form token on {path}"
-    return match[1]
-
-
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> object:
-    token = form_token(client)
-    return client.post(
-        "/console/login", data={"email": email, "password": password, "csrf_token": token}
-    )
+from tests.register.factories import add_organisation
+from tests.web.console_client import PASSWORD, TOKEN, form_token, sign_in
 
 
 def test_signing_in_opens_the_console_of_ones_own_organisation_with_a_fresh_session(

@@ -1,15 +1,14 @@
-"""The engineers' console: sign in, set a password from a one-time link, sign out, and the
+"""The console's way in: sign in, set a password from a one-time link, sign out, and the
 home page of an engineer's own organisation.
 
-Every POST carries a form token (`web.signed_in`), checked before anything else. Signing in
-starts a fresh session; a wrong email or password gets one answer, whichever it was.
+Signing in starts a fresh session; a wrong email or password gets one answer, whichever it was.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from register.accounts import logins, sessions, users
@@ -17,32 +16,7 @@ from register.platform.config import Settings
 from web import database, signed_in
 from web.device_filters import Filters
 from web.device_list import everything
-
-blueprint = Blueprint("console", __name__, url_prefix="/console")
-
-
-@blueprint.after_request
-def no_caching(response: Response) -> Response:
-    """Console pages are for one person: never stored by a browser or a proxy."""
-    response.headers["Cache-Control"] = "no-store"
-    return signed_in.keep_form_cookie(response)
-
-
-@blueprint.before_request
-def check_every_form() -> Response | None:
-    """Every POST to the console carries its form token, checked before its view runs. Signing
-    out of a session that has already ended needs none: it only goes to the login page."""
-    if request.method != "POST":
-        return None
-    if request.endpoint == "console.logout" and signed_in.current() is None:
-        return redirect(url_for("console.login", signed_out=1))
-    signed_in.check_form_token()
-    return None
-
-
-@blueprint.context_processor
-def form_token() -> dict[str, object]:
-    return {"form_token": signed_in.form_token}
+from web.views.console import blueprint
 
 
 def _safe_next(target: str | None) -> str:
@@ -131,10 +105,9 @@ def password_post(secret: str) -> tuple[str, int] | Response:
 
 
 @blueprint.get("/")
-def home() -> str | Response:
-    session = signed_in.current()
-    if session is None:
-        return redirect(url_for("console.login", next=request.path))
+@signed_in.required
+def home() -> str:
+    user = signed_in.user()
     with database.connection() as conn:
-        devices = everything(conn, Filters(organisation=session.user.organisation))
-    return render_template("console/home.html", user=session.user, devices=devices)
+        devices = everything(conn, Filters(organisation=user.organisation))
+    return render_template("console/home.html", user=user, devices=devices)

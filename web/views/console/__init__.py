@@ -1,0 +1,44 @@
+"""The engineers' console at `/console`: one blueprint, whose pages live in this package's
+modules, one module per part of the console:
+  - `auth`: sign in, set a password from a one-time link, sign out, and the home page.
+
+Every console page is private to one person (never cached), and every POST carries its form
+token (`web.signed_in`), checked here before any view runs.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, request, url_for
+from werkzeug.wrappers import Response
+
+from web import signed_in
+
+blueprint = Blueprint("console", __name__, url_prefix="/console")
+
+
+@blueprint.after_request
+def no_caching(response: Response) -> Response:
+    """Console pages are for one person: never stored by a browser or a proxy."""
+    response.headers["Cache-Control"] = "no-store"
+    return signed_in.keep_form_cookie(response)
+
+
+@blueprint.before_request
+def check_every_form() -> Response | None:
+    """Every POST to the console carries its form token, checked before its view runs. Signing
+    out of a session that has already ended needs none: it only goes to the login page."""
+    if request.method != "POST":
+        return None
+    if request.endpoint == "console.logout" and signed_in.current() is None:
+        return redirect(url_for("console.login", signed_out=1))
+    signed_in.check_form_token()
+    return None
+
+
+@blueprint.context_processor
+def console_context() -> dict[str, object]:
+    return {"form_token": signed_in.form_token, "signed_in_user": signed_in.current_user}
+
+
+# The pages: each module adds its routes to the blueprint above.
+from web.views.console import auth  # noqa: E402,F401
