@@ -8,9 +8,12 @@ A decommissioned device is archived, never deleted: its page and history stay pu
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import orjson
 
 from register import audit, exports, validation
 from register.audit import Actor
@@ -26,6 +29,17 @@ class UnknownDevice(LookupError):
     """No device has that public id."""
 
 
+class StaleEntry(Exception):
+    """The device changed since the version the change was based on; nothing was saved."""
+
+    def __init__(self, public_id: str, current_version: str) -> None:
+        self.current_version = current_version
+        super().__init__(
+            f"device {public_id} has changed since you read it (someone else saved it); "
+            "read it again, and make your change to what it says now"
+        )
+
+
 @dataclass(frozen=True)
 class SaveResult:
     public_id: str
@@ -39,6 +53,13 @@ def dumped(row: dict[str, Any], metrics: list[dict[str, Any]]) -> dict[str, Any]
     entry["metrics"] = [{f: m[f] for f in queries.METRIC_FIELDS} for m in metrics]
     result: dict[str, Any] = SCHEMA.dump(entry)
     return result
+
+
+def version_of(entry: dict[str, Any]) -> str:
+    """A short fingerprint of a device's public entry: it changes whenever any field does (the
+    API's ETag, and the version a console form was opened at)."""
+    text = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(text).hexdigest()[:32]
 
 
 def get_device(conn: Conn, public_id: str) -> dict[str, Any] | None:
@@ -89,9 +110,17 @@ def validate(
     return data
 
 
-def save(conn: Conn, data: dict[str, Any], actor: Actor, note: str = "") -> SaveResult:
+def save(
+    conn: Conn,
+    data: dict[str, Any],
+    actor: Actor,
+    note: str = "",
+    *,
+    expected_version: str | None = None,
+) -> SaveResult:
     """Create the device, or update it to match `data` (validated); write the audit event and
-    the device's export rows."""
+    the device's export rows. With `expected_version`, an existing device must still be at that
+    version (checked under its row lock), or StaleEntry is raised and nothing changes."""
     organisation = queries.get_organisation(conn, data["organisation"])
     if organisation is None:
         raise InvalidEntry(
@@ -120,6 +149,8 @@ def save(conn: Conn, data: dict[str, Any], actor: Actor, note: str = "") -> Save
 
     actor.check_may_write(current["organisation_id"], current["organisation"])
     before = dumped(current, queries.list_declared_metrics(conn, [current["id"]]))
+    if expected_version is not None and version_of(before) != expected_version:
+        raise StaleEntry(data["public_id"], version_of(before))
     changes = audit.diff(before, after)
     if not changes:
         return SaveResult(data["public_id"], "unchanged", {})
@@ -183,25 +214,42 @@ def create_device(conn: Conn, raw: Any, actor: Actor, note: str = "") -> SaveRes
     return save(conn, data, actor, note)
 
 
-def update_device(conn: Conn, public_id: str, raw: Any, actor: Actor, note: str = "") -> SaveResult:
-    """Validate a device's new entry and apply it; UnknownDevice if it does not exist."""
+def update_device(
+    conn: Conn,
+    public_id: str,
+    raw: Any,
+    actor: Actor,
+    note: str = "",
+    *,
+    expected_version: str | None = None,
+) -> SaveResult:
+    """Validate a device's new entry and apply it; UnknownDevice if it does not exist, StaleEntry
+    if it is no longer at `expected_version` (when given)."""
     if queries.get_device_row(conn, public_id) is None:
         raise UnknownDevice(public_id)
     data = validate(conn, raw)
     if data["public_id"] != public_id:
         raise InvalidEntry([FieldError("public_id", "a device's public id cannot change")])
-    return save(conn, data, actor, note)
+    return save(conn, data, actor, note, expected_version=expected_version)
 
 
 def decommission_device(
-    conn: Conn, public_id: str, actor: Actor, *, on: date | None = None, note: str = ""
+    conn: Conn,
+    public_id: str,
+    actor: Actor,
+    *,
+    on: date | None = None,
+    note: str = "",
+    expected_version: str | None = None,
 ) -> SaveResult:
     """Archive a device: status decommissioned, with the date; it keeps its page and history."""
     entry = get_device(conn, public_id)
     if entry is None:
         raise UnknownDevice(public_id)
+    if expected_version is not None and version_of(entry) != expected_version:
+        raise StaleEntry(public_id, version_of(entry))
     if entry["status"] == "decommissioned":
         return SaveResult(public_id, "unchanged", {})
     entry["status"] = "decommissioned"
     entry["decommissioned_on"] = (on or date.today()).isoformat()
-    return save(conn, validate(conn, entry), actor, note)
+    return save(conn, validate(conn, entry), actor, note, expected_version=expected_version)

@@ -219,3 +219,32 @@ def test_a_personal_metric_stays_personal_even_after_it_was_withdrawn(conn: Conn
     devices.update_device(conn, "camden-aq-0001", {**personal, "metrics": []}, ADMIN)
     with pytest.raises(InvalidEntry, match="it stays personal"):
         devices.update_device(conn, "camden-aq-0001", made_open, ADMIN)
+
+
+def test_a_change_based_on_an_old_version_is_refused_and_changes_nothing(conn: Conn) -> None:
+    add_device(conn)
+    opened = devices.version_of(devices.get_device(conn, "camden-aq-0001") or {})
+    devices.update_device(conn, "camden-aq-0001", device_entry(place="lamp post 43"), ADMIN)
+    now = devices.get_device(conn, "camden-aq-0001") or {}
+    assert devices.version_of(now) != opened
+    with pytest.raises(devices.StaleEntry) as stale:
+        devices.update_device(
+            conn,
+            "camden-aq-0001",
+            device_entry(place="lamp post 44"),
+            ADMIN,
+            expected_version=opened,
+        )
+    assert stale.value.current_version == devices.version_of(now)
+    with pytest.raises(devices.StaleEntry):
+        devices.decommission_device(conn, "camden-aq-0001", ADMIN, expected_version=opened)
+    assert devices.get_device(conn, "camden-aq-0001") == now
+    assert [e["action"] for e in device_history(conn)] == ["create", "update"]
+    result = devices.update_device(
+        conn,
+        "camden-aq-0001",
+        device_entry(place="lamp post 44"),
+        ADMIN,
+        expected_version=devices.version_of(now),
+    )
+    assert result.action == "update"
