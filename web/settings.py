@@ -34,7 +34,14 @@ class WebSettings:
     login_limit_per_address: int = setting(
         20,
         "Failed console sign-ins from one address within 15 minutes before its sign-ins are "
-        "refused; 0 turns this limit off (behind a proxy every client has the proxy's address).",
+        "refused; 0 turns this limit off. Behind a proxy, set web.trusted_proxies, or every "
+        "client has the proxy's address.",
+        check=not_negative,
+    )
+    trusted_proxies: int = setting(
+        0,
+        "Reverse proxies in front of the site that set X-Forwarded-For, -Proto and -Host (1 for "
+        "one TLS-terminating proxy); 0 trusts none of those headers.",
         check=not_negative,
     )
     session_idle_minutes: float = setting(

@@ -118,6 +118,31 @@ def test_axe_finds_no_accessibility_violations(page: Page, site: str, path: str)
     assert problems == []
 
 
+@pytest.mark.parametrize(
+    "path", ["/", "/devices/camden-cam-0001", "/devices/camden-aq-0001", "/organisations/camden",
+             "/about", "/system", "/devices/camden-cam-0001/sign", "/api", "/console/login"],
+)  # fmt: skip
+def test_no_page_breaks_its_content_security_policy(page: Page, site: str, path: str) -> None:
+    """Chromium reports each thing the policy blocked (an inline script or style, a file from
+    elsewhere) on the console; the map is opened and a marker's popup too."""
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    response = page.goto(site + path)
+    assert (
+        response is not None and "script-src 'self'" in response.headers["content-security-policy"]
+    )
+    if path == "/":
+        page.wait_for_selector("#map[data-markers]")
+        page.locator(".leaflet-marker-icon").first.click()
+    page.wait_for_load_state("networkidle")
+    assert refused == []
+
+
 def test_a_device_not_reporting_says_so_on_its_page_in_the_list_and_on_the_map(
     page: Page, site: str
 ) -> None:
