@@ -216,3 +216,16 @@ def get_register_version(conn: Conn) -> tuple[int, int, datetime | None]:
     if row is None:
         raise RuntimeError("a SELECT without FROM returned no row")
     return int(row[0]), int(row[1] or 0), row[2]
+
+
+def list_organisation_overviews(conn: Conn) -> list[dict[str, Any]]:
+    """Every organisation, by name, with how many devices (of any status) and accounts it has:
+    the administrators' list."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT o.slug, o.name, o.kind, o.contact_email,
+                      (SELECT count(*) FROM devices d WHERE d.organisation_id = o.id) AS devices,
+                      (SELECT count(*) FROM users u WHERE u.organisation_id = o.id) AS accounts
+                 FROM organisations o
+                ORDER BY o.name"""
+        ).fetchall()
