@@ -207,11 +207,12 @@ def list_reading_buckets(
 def get_register_version(conn: Conn) -> tuple[int, int, datetime | None]:
     """What changes whenever the register does, since every change writes an audit event: how
     many events there are (which also counts one that commits after a newer one), the newest
-    event's id, and its time (None in an empty register). An index serves each part."""
+    event's id, and its time (None in an empty register). An index serves each part. Changes to
+    accounts are not the register's: they neither change its version nor show when they were."""
     row = conn.execute(
-        """SELECT (SELECT count(*) FROM audit_events),
-                  (SELECT id FROM audit_events ORDER BY id DESC LIMIT 1),
-                  (SELECT at FROM audit_events ORDER BY id DESC LIMIT 1)"""
+        """SELECT (SELECT count(*) FROM audit_events WHERE entity <> 'user'),
+                  (SELECT id FROM audit_events WHERE entity <> 'user' ORDER BY id DESC LIMIT 1),
+                  (SELECT at FROM audit_events WHERE entity <> 'user' ORDER BY id DESC LIMIT 1)"""
     ).fetchone()
     if row is None:
         raise RuntimeError("a SELECT without FROM returned no row")

@@ -328,6 +328,24 @@ def test_adding_an_account_shows_its_link_once_and_the_link_sets_its_password(
     assert "London Borough of Hackney: the console" in _page(person.get("/console/"))
 
 
+def test_account_changes_leave_the_public_registers_version_alone(
+    as_admin: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    def validators() -> tuple[str | None, str | None]:
+        response = as_admin.get("/register.json")
+        return response.headers.get("ETag"), response.headers.get("Last-Modified")
+
+    before = validators()
+    account = {"organisation": "camden", "email": "new@camden.gov.uk", "role": "engineer"}
+    assert post_form(as_admin, "/console/admin/accounts/new", account).status_code == 201
+    ada = _user_id(web_settings, engineer)
+    assert post_form(as_admin, f"/console/admin/accounts/{ada}/disable", {}).status_code == 302
+    assert len(_events(web_settings, "user")) == 2 + 2  # the two fixtures' accounts, then these
+    assert validators() == before
+    post_form(as_admin, "/console/admin/organisations/new", ORGANISATION_FORM)
+    assert validators()[0] != before[0]  # a change to the register itself does change it
+
+
 @pytest.mark.parametrize(
     ("field", "form", "message"),
     [
