@@ -18,6 +18,7 @@ from register import organisations
 from register.accounts import users
 from register.accounts.links import password_link
 from register.platform.config import Settings
+from register.queries import Conn
 from register.schemas import ORGANISATION_KINDS
 from register.validation import FieldError, InvalidEntry
 from web import database, queries, signed_in
@@ -225,7 +226,7 @@ def disable_account(account_id: int) -> tuple[str, int] | Response:
     return redirect(url_for("console.accounts", disabled=account_id))
 
 
-def _account(conn: Any, account_id: int) -> dict[str, Any]:
+def _account(conn: Conn, account_id: int) -> dict[str, Any]:
     found = users.get_account(conn, account_id)
     if found is None:
         abort(404, description=f"there is no account number {account_id}")
