@@ -20,6 +20,12 @@ def public_form(row: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def get_organisation(conn: Conn, slug: str) -> dict[str, Any] | None:
+    """One organisation in public form, or None when there is none."""
+    row = queries.get_organisation(conn, slug)
+    return None if row is None else public_form(row)
+
+
 def list_organisations(conn: Conn) -> list[dict[str, Any]]:
     """Every organisation in public form, by name."""
     return [public_form(row) for row in queries.list_organisations(conn)]

@@ -207,12 +207,26 @@ def list_reading_buckets(
 def get_register_version(conn: Conn) -> tuple[int, int, datetime | None]:
     """What changes whenever the register does, since every change writes an audit event: how
     many events there are (which also counts one that commits after a newer one), the newest
-    event's id, and its time (None in an empty register). An index serves each part."""
+    event's id, and its time (None in an empty register). An index serves each part. Changes to
+    accounts are not the register's: they neither change its version nor show when they were."""
     row = conn.execute(
-        """SELECT (SELECT count(*) FROM audit_events),
-                  (SELECT id FROM audit_events ORDER BY id DESC LIMIT 1),
-                  (SELECT at FROM audit_events ORDER BY id DESC LIMIT 1)"""
+        """SELECT (SELECT count(*) FROM audit_events WHERE entity <> 'user'),
+                  (SELECT id FROM audit_events WHERE entity <> 'user' ORDER BY id DESC LIMIT 1),
+                  (SELECT at FROM audit_events WHERE entity <> 'user' ORDER BY id DESC LIMIT 1)"""
     ).fetchone()
     if row is None:
         raise RuntimeError("a SELECT without FROM returned no row")
     return int(row[0]), int(row[1] or 0), row[2]
+
+
+def list_organisation_overviews(conn: Conn) -> list[dict[str, Any]]:
+    """Every organisation, by name, with how many devices (of any status) and accounts it has:
+    the administrators' list."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT o.slug, o.name, o.kind, o.contact_email,
+                      (SELECT count(*) FROM devices d WHERE d.organisation_id = o.id) AS devices,
+                      (SELECT count(*) FROM users u WHERE u.organisation_id = o.id) AS accounts
+                 FROM organisations o
+                ORDER BY o.name"""
+        ).fetchall()

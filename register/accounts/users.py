@@ -4,6 +4,9 @@ An account belongs to one organisation and has a role: an `engineer` keeps that 
 devices; an `admin` also manages organisations and accounts. No password ever appears on a
 command line: `add_user` and `reset_user` return a one-time link's secret, which sets the
 password and expires after LINK_LIFETIME.
+
+Adding an account, issuing it a link and disabling it each leave an audit event (entity
+`user`), naming the actor and never the link: the command line's when no actor is given.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from register import audit
 from register.accounts import passwords, tokens
 from register.audit import Actor, NotAllowed
 from register.queries import Conn
@@ -20,11 +24,18 @@ from register.queries import accounts as queries
 
 ROLES = ("engineer", "admin")
 LINK_LIFETIME = timedelta(hours=48)
+LINK_HOURS = int(LINK_LIFETIME.total_seconds() // 3600)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LONGEST_NAME = 200
 
 
 class AccountError(Exception):
-    """An account cannot be created or changed as asked; the message says why."""
+    """An account cannot be created or changed as asked; the message says why, and `field`
+    names the field of an account's form at fault ("" for none)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -69,42 +80,69 @@ def user_from_row(row: dict[str, Any]) -> User:
 
 
 def add_user(
-    conn: Conn, *, organisation: str, email: str, role: str, display_name: str = ""
+    conn: Conn,
+    *,
+    organisation: str,
+    email: str,
+    role: str,
+    display_name: str = "",
+    actor: Actor | None = None,
 ) -> tuple[int, str]:
     """Create an account without a password; its id and the secret of its one-time link."""
+    actor = actor or Actor.command_line()
     email = email.strip()
+    display_name = display_name.strip() or email.split("@")[0]
     if not EMAIL.match(email):
-        raise AccountError(f"{email!r} is not an email address")
+        raise AccountError(f"{email!r} is not an email address", "email")
+    if len(display_name) > LONGEST_NAME:
+        raise AccountError(
+            f"the name is too long ({LONGEST_NAME} characters at most)", "display_name"
+        )
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}", "role")
     organisation_id = queries.get_organisation_id(conn, organisation)
     if organisation_id is None:
-        raise AccountError(f"there is no organisation {organisation!r}")
+        raise AccountError(f"there is no organisation {organisation!r}", "organisation")
+    actor.check_may_write(organisation_id, organisation)
     if queries.get_user_by_email(conn, email) is not None:
-        raise AccountError(f"an account for {email} already exists")
-    user_id = queries.insert_user(
-        conn, organisation_id, email, display_name.strip() or email.split("@")[0], role
-    )
+        raise AccountError(f"an account for {email} already exists", "email")
+    user_id = queries.insert_user(conn, organisation_id, email, display_name, role)
+    added = {"email": email, "display_name": display_name, "role": role}
+    account = {"id": user_id, "organisation_id": organisation_id}
+    _record(conn, actor, account, "create", changes=audit.diff(None, added))
     return user_id, _new_link(conn, user_id)
 
 
-def reset_user(conn: Conn, email: str) -> str:
+def get_account(conn: Conn, user_id: int) -> dict[str, Any] | None:
+    """One account by id, with its organisation and state (None when there is none)."""
+    return queries.get_user(conn, user_id)
+
+
+def reset_user(conn: Conn, email: str, *, actor: Actor | None = None) -> str:
     """A new one-time link that sets the account's password (the old password still works
     until the link is used); its secret."""
-    row = queries.get_user_by_email(conn, email)
-    if row is None:
-        raise AccountError(f"there is no account for {email}")
+    actor = actor or Actor.command_line()
+    row = _account_to_change(conn, email, actor)
     if row["disabled_at"] is not None:
         raise AccountError(f"the account for {email} is disabled")
-    return _new_link(conn, row["id"])
+    secret = _new_link(conn, row["id"])
+    note = f"a new one-time link that sets the password, valid for {LINK_HOURS} hours"
+    _record(conn, actor, row, "reset_password", note=note)
+    return secret
 
 
-def disable_user(conn: Conn, email: str) -> int:
-    """Disable the account and end its open sessions; how many sessions ended."""
-    row = queries.get_user_by_email(conn, email)
-    if row is None:
-        raise AccountError(f"there is no account for {email}")
-    queries.disable_user(conn, row["id"])
+def disable_user(conn: Conn, email: str, *, actor: Actor | None = None) -> int:
+    """Disable the account and end its open sessions; how many sessions ended. Nobody may
+    disable their own account: the register is never left without a way in by accident."""
+    actor = actor or Actor.command_line()
+    row = _account_to_change(conn, email, actor)
+    if actor.user_id is not None and actor.user_id == row["id"]:
+        raise AccountError(
+            "you cannot disable your own account; ask another administrator to do it"
+        )
+    if row["disabled_at"] is None:
+        queries.disable_user(conn, row["id"])
+        _record(conn, actor, row, "disable", changes={"disabled": {"before": False, "after": True}})
     return queries.end_user_sessions(conn, row["id"])
 
 
@@ -137,3 +175,34 @@ def _new_link(conn: Conn, user_id: int) -> str:
         conn, user_id, tokens.digest(secret), datetime.now(UTC) + LINK_LIFETIME
     )
     return secret
+
+
+def _account_to_change(conn: Conn, email: str, actor: Actor) -> dict[str, Any]:
+    """The account for this email, which the actor may change; AccountError when there is none."""
+    row = queries.get_user_by_email(conn, email)
+    if row is None:
+        raise AccountError(f"there is no account for {email}")
+    actor.check_may_write(row["organisation_id"], row["organisation_name"])
+    return row
+
+
+def _record(
+    conn: Conn,
+    actor: Actor,
+    account: dict[str, Any],
+    action: str,
+    *,
+    changes: dict[str, Any] | None = None,
+    note: str = "",
+) -> None:
+    """The audit event of a change to an account (its id and organisation_id); never a secret."""
+    audit.record(
+        conn,
+        actor,
+        entity="user",
+        entity_id=account["id"],
+        organisation_id=account["organisation_id"],
+        action=action,
+        changes=changes or {},
+        note=note,
+    )

@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from register.accounts import users
+from register.accounts.links import password_link
 from register.audit import Actor
-from register.cli.users_cmd import password_link
 from register.demo import seed
 from register.platform import db
 from register.platform.config import Settings

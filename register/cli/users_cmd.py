@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from register.accounts import users
+from register.accounts.links import password_link
 from register.platform import db
 from register.platform.config import Settings
 from register.queries import Conn
@@ -39,11 +40,6 @@ def add_parser(commands: Any) -> None:
     reset.set_defaults(run=run_reset)
 
 
-def password_link(settings: Settings, secret: str) -> str:
-    site = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
-    return f"{site.rstrip('/')}/console/password/{secret}"
-
-
 def _change(settings: Settings, change: Callable[[Conn], Done], say: Callable[[Done], str]) -> int:
     """Make one change to accounts in a transaction, then say what was done (or why not)."""
     try:
@@ -57,7 +53,6 @@ def _change(settings: Settings, change: Callable[[Conn], Done], say: Callable[[D
 
 
 def run_add(settings: Settings, args: argparse.Namespace) -> int:
-    hours = int(users.LINK_LIFETIME.total_seconds() // 3600)
     return _change(
         settings,
         lambda conn: users.add_user(
@@ -65,7 +60,7 @@ def run_add(settings: Settings, args: argparse.Namespace) -> int:
         ),
         lambda added: (
             f"added {args.email} ({args.role}, {args.org}). To set its password within"
-            f" {hours} hours, open: {password_link(settings, added[1])}"
+            f" {users.LINK_HOURS} hours, open: {password_link(settings, added[1])}"
         ),
     )
 

@@ -37,9 +37,17 @@ def get_user(conn: Conn, user_id: int) -> dict[str, Any] | None:
 
 
 def list_users(conn: Conn, organisation: str | None) -> list[dict[str, Any]]:
+    """Every account (or one organisation's), with its last sign-in while its session is kept."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            _USER + " WHERE %(org)s::text IS NULL OR o.slug = %(org)s ORDER BY o.slug, u.email",
+            """SELECT u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled_at,
+                      u.created_at, o.slug AS organisation, o.name AS organisation_name,
+                      u.organisation_id,
+                      (SELECT max(s.created_at) FROM user_sessions s WHERE s.user_id = u.id)
+                          AS last_signed_in_at
+                 FROM users u JOIN organisations o ON o.id = u.organisation_id
+                WHERE %(org)s::text IS NULL OR o.slug = %(org)s
+                ORDER BY o.slug, u.email""",
             {"org": organisation},
         ).fetchall()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from register.accounts import logins, sessions, users
+from register.audit import Actor, NotAllowed
 from register.jobs.history import prune_history
 from register.platform.config import Settings
 from register.queries import Conn
@@ -154,6 +155,43 @@ def test_users_commands_print_a_link_never_take_a_password_and_disable_and_reset
     disabled = run_cli("users", "disable", "ada@camden.gov.uk", env=env)
     assert disabled.returncode == 0 and "disabled ada@camden.gov.uk" in disabled.stdout
     assert "disabled" in run_cli("users", "list", "--org", "camden", env=env).stdout
+    # Each change left its audit event, by the command line, and none holds a link's secret.
+    secrets = [line.rsplit("/", 1)[1] for line in (added.stdout, reset.stdout)]
+    with camden.transaction():
+        events = camden.execute(
+            "SELECT action, actor, actor_user_id, changes, note FROM audit_events"
+            " WHERE entity = 'user' ORDER BY id"
+        ).fetchall()
+    assert [e[0] for e in events] == ["create", "reset_password", "disable"]
+    assert all(e[1].startswith("command line (") and e[2] is None for e in events)
+    assert not any(secret.strip() in repr(events) for secret in secrets)
+
+
+def test_an_actor_changes_only_accounts_it_may_and_never_disables_itself(camden: Conn) -> None:
+    add_engineer(camden)
+    with camden.transaction():
+        hackney_id = camden.execute(
+            "SELECT id FROM organisations WHERE slug = 'hackney'"
+        ).fetchone()
+        (ada_id,) = camden.execute("SELECT id FROM users").fetchone() or (0,)
+        ada = users.get_account(camden, ada_id)
+    assert hackney_id and ada and ada["email"] == "ada@camden.gov.uk"
+    of_hackney = Actor("someone of Hackney", user_id=None, organisation_id=hackney_id[0])
+    with pytest.raises(NotAllowed), camden.transaction():
+        users.reset_user(camden, "ada@camden.gov.uk", actor=of_hackney)
+    with pytest.raises(NotAllowed), camden.transaction():
+        users.add_user(
+            camden, organisation="camden", email="x@camden.gov.uk", role="admin", actor=of_hackney
+        )
+    herself = Actor("Ada", user_id=ada["id"])
+    with pytest.raises(users.AccountError, match="your own account"), camden.transaction():
+        users.disable_user(camden, "ada@camden.gov.uk", actor=herself)
+    with camden.transaction():
+        assert camden.execute("SELECT count(*), count(disabled_at) FROM users").fetchone() == (1, 0)
+        assert camden.execute("SELECT count(*) FROM password_links").fetchone() == (1,)
+        assert camden.execute(
+            "SELECT count(*) FROM audit_events WHERE entity = 'user'"
+        ).fetchone() == (1,)
 
 
 def test_prune_history_deletes_sign_in_records_that_no_longer_count(
