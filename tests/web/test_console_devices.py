@@ -133,6 +133,8 @@ def test_each_error_shows_by_its_field_in_the_summary_and_what_was_typed_is_kept
     # Row 1 is left blank, so the register's metrics[1] is the form's row 2.
     form = new_device(
         latitude="151.5",
+        longitude="west",
+        installed_on="31/02/2026",
         purposes=[],
         **{
             "metrics-1-key": "",
@@ -152,6 +154,8 @@ def test_each_error_shows_by_its_field_in_the_summary_and_what_was_typed_is_kept
     assert snapshot(web_settings) == before
     expected = {
         "latitude": "Latitude: must be between -90 and 90 (WGS84 degrees)",
+        "longitude": "Longitude: not a valid number",
+        "installed_on": "Installed on: not a valid date",
         "purposes": "Purposes (1 to 3): name between 1 and 3 purposes",
         "metrics-2-unit": "Metric 3, unit: 'ugm3' is not a SenML unit",
         "metrics-2-retention": "Metric 3, kept for: ",
@@ -336,6 +340,7 @@ def test_a_form_opened_before_someone_elses_change_saves_nothing(
     page = text_of(response)
     assert response.status_code == 409
     assert "changed by someone else since you opened it" in page
+    assert '<a href="/console/devices/camden-aq-0001/edit">Open it again as it is now</a>' in page
     assert 'value="My new name"' in page
     assert snapshot(web_settings) == before
     # A version that is no version at all is stale too.
@@ -366,6 +371,9 @@ def test_decommissioning_asks_for_a_date_and_archives_the_device(
         assert refused.status_code == 400
         assert f'<a href="#decommissioned_on">{words}</a>' in text_of(refused)
         assert f'value="{typed}"' in text_of(refused)
+    stale = post_form(client, path, {"decommissioned_on": "2026-11-20", "version": "0" * 32})
+    assert stale.status_code == 409
+    assert "changed by someone else since you opened it" in text_of(stale)
     assert snapshot(web_settings) == before
     done = post_form(client, path, {"decommissioned_on": "2026-11-20", "version": version[1]})
     assert done.status_code == 302
@@ -392,19 +400,33 @@ def test_another_organisations_device_cannot_be_opened_or_changed(
         assert refused.status_code == 403
         assert "belongs to another organisation" in text_of(refused)
     token = form_token(client, "/console/")
-    hackney = {**new_device(public_id="hackney-aq-0001"), "csrf_token": token}
-    for path, data in [
-        ("/console/devices/hackney-aq-0001/edit", hackney),
-        ("/console/devices/hackney-aq-0001/decommission", {"decommissioned_on": "2026-11-20"}),
-        ("/console/devices/new", {**new_device(), "organisation": "hackney"}),
-        ("/console/devices/camden-aq-0001/edit", {**edit_form(client), "organisation": "hackney"}),
+    theirs = "device hackney-aq-0001 belongs to another organisation"
+    ours_only = "you may only add and change the devices of London Borough of Camden"
+    for path, data, words in [
+        ("/console/devices/hackney-aq-0001/edit", new_device(public_id="hackney-aq-0001"), theirs),
+        (
+            "/console/devices/hackney-aq-0001/decommission",
+            {"decommissioned_on": "2026-11-20"},
+            theirs,
+        ),
+        ("/console/devices/new", {**new_device(), "organisation": "hackney"}, ours_only),
+        (
+            "/console/devices/camden-aq-0001/edit",
+            {**edit_form(client), "organisation": "hackney", "name": "Taken over"},
+            ours_only,
+        ),
     ]:
         refused = client.post(path, data={**data, "csrf_token": token})
         assert refused.status_code == 403, path
-        assert "you may only" in text_of(refused) or "another organisation" in text_of(refused)
+        assert words in text_of(refused), path
     assert snapshot(web_settings) == before
-    assert client.get("/console/devices/camden-aq-9999/edit").status_code == 404
-    assert client.get("/console/devices/camden-aq-9999/decommission").status_code == 404
+    for path in (
+        "/console/devices/camden-aq-9999/edit",
+        "/console/devices/camden-aq-9999/decommission",
+    ):
+        assert client.get(path).status_code == 404
+        assert client.post(path, data={"csrf_token": token}).status_code == 404
+    assert snapshot(web_settings) == before
 
 
 def test_a_device_form_without_its_token_is_refused(
