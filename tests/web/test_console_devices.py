@@ -436,3 +436,15 @@ def test_a_device_form_without_its_token_is_refused(
     before = snapshot(web_settings)
     assert client.post("/console/devices/new", data=new_device()).status_code == 403
     assert snapshot(web_settings) == before
+
+
+def test_saving_the_form_as_it_was_opened_writes_nothing(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    sign_in(client, engineer)
+    before = snapshot(web_settings)
+    response = post_form(client, "/console/devices/camden-aq-0001/edit", edit_form(client))
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("saved=camden-aq-0001&done=unchanged")
+    assert snapshot(web_settings) == before
+    assert "Nothing changed on camden-aq-0001" in text_of(client.get(response.headers["Location"]))
