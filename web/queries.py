@@ -230,3 +230,25 @@ def list_organisation_overviews(conn: Conn) -> list[dict[str, Any]]:
                  FROM organisations o
                 ORDER BY o.name"""
         ).fetchall()
+
+
+def list_organisation_devices(conn: Conn, organisation: str) -> list[dict[str, Any]]:
+    """An organisation's devices for its console, by public id: each with its declared metrics
+    counted and whether any of them is personal data (withdrawn metrics left out)."""
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            """SELECT d.public_id, d.name, d.status, d.place,
+                      count(m.id) FILTER (WHERE m.withdrawn_at IS NULL) AS metrics,
+                      coalesce(bool_or(m.personal) FILTER (WHERE m.withdrawn_at IS NULL), false)
+                          AS personal
+                 FROM devices d
+                 JOIN organisations o ON o.id = d.organisation_id
+                 LEFT JOIN device_metrics m ON m.device_id = d.id
+                WHERE o.slug = %s
+                GROUP BY d.id
+                ORDER BY d.public_id""",
+            (organisation,),
+        )
+        .fetchall()
+    )

@@ -2,6 +2,7 @@
 modules, one module per part of the console:
   - `auth`: sign in, set a password from a one-time link, sign out, and the home page.
   - `admin`: the administrators' pages: organisations, and accounts across organisations.
+  - `devices`: the organisation's devices; add, edit (with metrics) and decommission one.
 
 Every console page is private to one person (never cached), and every POST carries its form
 token (`web.signed_in`), checked here before any view runs.
@@ -42,7 +43,4 @@ def console_context() -> dict[str, object]:
 
 
 # The pages: each module adds its routes to the blueprint above.
-from web.views.console import (  # noqa: E402
-    admin,  # noqa: F401
-    auth,  # noqa: F401
-)
+from web.views.console import admin, auth, devices  # noqa: E402,F401
