@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
 from register.platform import db
@@ -84,3 +84,28 @@ def engineer(web_settings: Settings) -> str:
         add_device(conn, "camden-aq-0001")
         add_device(conn, "hackney-aq-0001", organisation="hackney")
     return add_account(web_settings, "camden", "ada@camden.gov.uk")
+
+
+def blocked_by_policy(page: Page) -> list[str]:
+    """A list that fills with each thing the site's Content-Security-Policy blocks on `page`
+    (an inline script or style, a file from elsewhere), as Chromium reports it."""
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return blocked
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page in its own browser context. Anything the Content-Security-Policy blocked
+    while the test used it fails the test."""
+    context = browser.new_context()
+    fresh = context.new_page()
+    blocked = blocked_by_policy(fresh)
+    yield fresh
+    context.close()
+    assert blocked == [], f"blocked by the Content-Security-Policy: {blocked}"

@@ -4,14 +4,13 @@ organisations (list, add with a one-time link, a new link, disable), for adminis
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from register.platform import db
 from register.platform.config import Settings
@@ -438,13 +437,6 @@ def test_an_unknown_account_is_404(as_admin: FlaskClient, web_settings: Settings
     assert post_form(as_admin, "/console/admin/accounts/999999/disable", {}).status_code == 404
     assert post_form(as_admin, "/console/admin/accounts/999999/reset", {}).status_code == 404
     assert _everything(web_settings) == before
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def test_the_administrators_pages_work_in_a_browser_and_pass_axe(

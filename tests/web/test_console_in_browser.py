@@ -4,24 +4,14 @@ metric after confirming, and decommissions it; axe finds no violation on any con
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from tests.web.console_client import PASSWORD
 from tests.web.test_pages_in_browser import AXE_TAGS
 
 NAME = "Euston Road air monitor"
 PLACE = "lamp post 7, Euston Road"
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def violations(page: Page) -> list[str]:

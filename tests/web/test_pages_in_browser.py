@@ -69,13 +69,6 @@ def site(settings: Settings, migrated_template: str) -> Iterator[str]:
             app.extensions[EXTENSION].close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
-
-
 def test_a_device_page_shows_each_plain_english_section(page: Page, site: str) -> None:
     page.goto(f"{site}/devices/camden-cam-0001")
     shown = page.get_by_role("heading", level=2).all_inner_texts()
