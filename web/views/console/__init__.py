@@ -1,6 +1,8 @@
 """The engineers' console at `/console`: one blueprint, whose pages live in this package's
 modules, one module per part of the console:
   - `auth`: sign in, set a password from a one-time link, sign out, and the home page.
+  - `imports`, `history`, `quarantine`: bulk import with a preview, the organisation's history
+    with who made each change, and its devices' refused messages with sample payloads.
 
 Every console page is private to one person (never cached), and every POST carries its form
 token (`web.signed_in`), checked here before any view runs.
@@ -41,4 +43,9 @@ def console_context() -> dict[str, object]:
 
 
 # The pages: each module adds its routes to the blueprint above.
-from web.views.console import auth  # noqa: E402,F401
+from web.views.console import (  # noqa: E402
+    auth,  # noqa: F401
+    history,  # noqa: F401
+    imports,  # noqa: F401
+    quarantine,  # noqa: F401
+)
