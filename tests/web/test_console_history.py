@@ -4,8 +4,6 @@ the organisation."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask.testing import FlaskClient
 
@@ -15,7 +13,7 @@ from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import ADMIN, device_entry, organisation_entry
 from tests.web.console_client import add_account, sign_in
-from tests.web.test_console_import import text_of, text_of_page
+from tests.web.console_pages import refused_by_field, text_of, text_of_page
 
 ADA = User(0, "ada@camden.gov.uk", "Ada Lovelace", "engineer", "camden", "", 0)
 
@@ -104,12 +102,7 @@ def test_the_history_of_one_device_shows_only_its_changes(changes: FlaskClient) 
 def test_a_filter_that_is_not_valid_is_refused_by_its_field(
     changes: FlaskClient, query: str, field: str, message: str
 ) -> None:
-    answer = changes.get(f"/console/history?{query}")
-    assert answer.status_code == 400
-    page = answer.get_data(as_text=True)
-    error = re.search(rf'id="{field}-error">([^<]+)<', page)
-    assert error and message in error[1].replace("&#39;", "'")
-    assert f'<a href="#{field}">' in page
+    page = refused_by_field(changes.get(f"/console/history?{query}"), 400, field, message)
     assert "Grace Hopper" not in page and "Zebra crossing 77" not in page
 
 

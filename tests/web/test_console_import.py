@@ -20,6 +20,7 @@ from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import ADMIN, add_device, device_entry
 from tests.web.console_client import form_token, sign_in
+from tests.web.console_pages import refused_by_field, text_of
 from web.views.console.imports import MAX_FILE_BYTES
 
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
@@ -76,15 +77,6 @@ def register_state(settings: Settings) -> tuple[list[Any], list[Any]]:
         rows = conn.execute("SELECT * FROM devices ORDER BY id").fetchall()
         events = conn.execute("SELECT * FROM audit_events ORDER BY id").fetchall()
     return rows, events
-
-
-def text_of(response: TestResponse) -> str:
-    """The page's text, tags removed, white space made single."""
-    return text_of_page(response.get_data(as_text=True))
-
-
-def text_of_page(page: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
 @pytest.fixture
@@ -246,13 +238,7 @@ def test_a_file_that_cannot_be_read_is_refused_with_its_reason_by_its_field(
 ) -> None:
     before = register_state(web_settings)
     refused = upload(signed_in, bad.content, bad.filename, bad.fmt)
-    assert refused.status_code == bad.status
-    page = refused.get_data(as_text=True)
-    field = bad.field
-    error = re.search(rf'<span class="field-error" id="{field}-error">([^<]+)</span>', page)
-    assert error and bad.message in html.unescape(error[1])
-    assert f'<a href="#{field}">' in page  # the summary links to the field
-    assert re.search(rf'id="{field}"[^>]*aria-describedby="[^"]*{field}-error', page)
+    refused_by_field(refused, bad.status, bad.field, bad.message)
     assert register_state(web_settings) == before
 
 

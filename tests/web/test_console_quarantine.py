@@ -14,7 +14,7 @@ from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import add_device
 from tests.web.console_client import add_account, sign_in
-from tests.web.test_console_import import text_of
+from tests.web.console_pages import refused_by_field, text_of
 from web.payload_text import SHOWN_CHARACTERS
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -148,13 +148,7 @@ def test_a_filter_that_is_not_valid_is_refused_by_its_field(
 ) -> None:
     query, field, message = case
     sign_in(client, engineer)
-    answer = client.get(f"/console/quarantine?{query}")
-    assert answer.status_code == 400
-    page = answer.get_data(as_text=True)
-    error = re.search(rf'id="{field}-error">([^<]+)<', page)
-    assert error and message in error[1].replace("&#39;", "'")
-    assert f'<a href="#{field}">' in page
-    assert re.search(rf'id="{field}"[^>]*aria-describedby="{field}-error"', page)
+    page = refused_by_field(client.get(f"/console/quarantine?{query}"), 400, field, message)
     assert "HACKNEY-PAYLOAD" not in page
 
 

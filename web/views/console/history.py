@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import request
 
 from register.queries import audit as audit_queries
 from web import change_text, database, signed_in
-from web.views.console import blueprint, device_choice
+from web.views.console import blueprint, record_filters
 
 PAGE_SIZE = 50
 LABELS = {"device": "Device", "page": "Page"}
@@ -30,8 +30,8 @@ def history() -> tuple[str, int]:
     page = _page_number(request.args.get("page", "1"), errors)
     events: list[dict[str, Any]] = []
     with database.connection() as conn:
-        devices = device_choice.options(conn, user, "Every device, and the organisation")
-        device_id = device_choice.chosen_id(conn, user, chosen, errors)
+        devices = record_filters.options(conn, user, "Every device, and the organisation")
+        device_id = record_filters.chosen_id(conn, user, chosen, errors)
         if not errors:
             events = audit_queries.list_organisation_events(
                 conn,
@@ -40,18 +40,17 @@ def history() -> tuple[str, int]:
                 limit=PAGE_SIZE + 1,
                 offset=(page - 1) * PAGE_SIZE,
             )
-    page_html = render_template(
+    return record_filters.filtered_page(
         "console/history.html",
+        errors,
+        LABELS,
         user=user,
-        errors=errors,
-        labels=LABELS,
         devices=devices,
         chosen=chosen,
         page=page,
         events=[_shown(event) for event in events[:PAGE_SIZE]],
         more=len(events) > PAGE_SIZE,
     )
-    return page_html, 400 if errors else 200
 
 
 def _page_number(text: str, errors: dict[str, str]) -> int:

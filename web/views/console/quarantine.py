@@ -13,13 +13,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import current_app, request
 
 from register.platform.config import Settings
 from register.queries import Conn
 from register.queries import quarantine as quarantine_queries
 from web import database, payload_text, refusal_reasons, signed_in
-from web.views.console import blueprint, device_choice
+from web.views.console import blueprint, record_filters
 
 SAMPLES_PER_GROUP = 3
 LABELS = {"device": "Device", "reason": "Reason", "days": "How far back"}
@@ -40,8 +40,8 @@ def quarantine() -> tuple[str, int]:
     groups: list[dict[str, Any]] = []
     unknown: list[dict[str, Any]] = []
     with database.connection() as conn:
-        device_options = device_choice.options(conn, user, "Every device")
-        device_id = device_choice.chosen_id(conn, user, chosen["device"], errors)
+        device_options = record_filters.options(conn, user, "Every device")
+        device_id = record_filters.chosen_id(conn, user, chosen["device"], errors)
         if not errors:
             scope = {
                 "since": datetime.now(UTC) - timedelta(days=days),
@@ -51,11 +51,11 @@ def quarantine() -> tuple[str, int]:
             groups = _groups(conn, user.organisation_id, scope)
             if user.is_admin and device_id is None:
                 unknown = _groups(conn, None, scope)
-    page = render_template(
+    return record_filters.filtered_page(
         "console/quarantine.html",
+        errors,
+        LABELS,
         user=user,
-        errors=errors,
-        labels=LABELS,
         keep_days=keep_days,
         days=days,
         groups=groups,
@@ -68,7 +68,6 @@ def quarantine() -> tuple[str, int]:
             (str(n), f"the last {n} day{'' if n == 1 else 's'}") for n in _day_choices(keep_days)
         ],
     )
-    return page, 400 if errors else 200
 
 
 def _days(text: str, keep_days: int, errors: dict[str, str]) -> int:

@@ -1,7 +1,12 @@
-"""Choosing one of the organisation's own devices on a console page (the history's and the
-refused messages' filter): the list to choose from, and the chosen one checked."""
+"""The filters of the console's record pages (history, refused messages): one of the
+organisation's own devices to choose, the chosen one checked, and the page, with 400 when a
+filter is not valid."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
 
 from register.accounts.users import User
 from register.queries import Conn
@@ -29,3 +34,13 @@ def chosen_id(conn: Conn, user: User, public_id: str, errors: dict[str, str]) ->
         return None
     device_id: int = row["id"]
     return device_id
+
+
+def filtered_page(
+    template: str, errors: dict[str, str], labels: dict[str, str], **context: Any
+) -> tuple[str, int]:
+    """The page, with each filter's error (field id -> message) by its field and in the summary
+    at the top (`labels` names the fields there); 400 when there is any."""
+    return render_template(template, errors=errors, labels=labels, **context), (
+        400 if errors else 200
+    )
