@@ -69,13 +69,20 @@ def list_refusal_samples(
     """The latest `per_group` refused messages of each group `list_refusal_groups` returns for
     the same arguments, newest first: when, topic, source, payload (a bounded prefix) and its
     full size, and the ingester's message."""
+    # Each group's latest, found through the (device_id, received_at) index: a window over
+    # every refused message of the period would read them all.
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT device_id, reason, received_at, source, topic, payload, payload_size, message"
-            " FROM (SELECT q.*, row_number() OVER ("
-            "        PARTITION BY q.device_id, q.reason ORDER BY q.received_at DESC, q.id DESC"
-            f"       ) AS position FROM quarantine q {_SCOPE}) latest"
-            " WHERE position <= %(per_group)s ORDER BY received_at DESC, id DESC",
+            "WITH groups AS ("
+            f"  SELECT DISTINCT q.device_id, q.reason FROM quarantine q {_SCOPE})"
+            " SELECT latest.* FROM groups g CROSS JOIN LATERAL ("
+            "   SELECT q.device_id, q.reason, q.received_at, q.source, q.topic, q.payload,"
+            "          q.payload_size, q.message, q.id"
+            "   FROM quarantine q"
+            "   WHERE q.reason = g.reason AND q.received_at >= %(since)s"
+            "     AND (q.device_id = g.device_id OR (g.device_id IS NULL AND q.device_id IS NULL))"
+            "   ORDER BY q.received_at DESC, q.id DESC LIMIT %(per_group)s) latest"
+            " ORDER BY latest.received_at DESC, latest.id DESC",
             {
                 **_scope_parameters(organisation_id, since, device_id, reason),
                 "per_group": per_group,
