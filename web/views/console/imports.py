@@ -48,7 +48,9 @@ def allow_import_files() -> None:
     if request.endpoint == "console.import_preview":
         request.max_content_length = MAX_FILE_BYTES + FORM_MARGIN
     elif request.endpoint == "console.import_commit":
+        # The file comes back in base64, a third larger.
         request.max_form_memory_size = MAX_FILE_BYTES * 4 // 3 + FORM_MARGIN
+        request.max_content_length = request.max_form_memory_size + FORM_MARGIN
 
 
 def _too_large() -> str:
