@@ -37,10 +37,20 @@ def test_a_dry_run_reports_each_devices_changes_and_an_outcome_a_commit_must_mat
     with db.connect(migrated_settings) as conn, conn.transaction():
         add_device(conn, "camden-aq-0001")
     renamed = device_entry("camden-aq-0001", name="Kerbside monitor")
-    with db.connect(migrated_settings) as conn:
-        preview = imports.import_entries(
-            conn, entries(renamed, device_entry("camden-aq-0002")), ADMIN, dry_run=True
-        )
+
+    def run(*, expected_outcome: str | None) -> imports.ImportReport:
+        """The file (camden-aq-0001 renamed, camden-aq-0002 new): a dry run without an expected
+        outcome, else committed if its outcome is the one expected."""
+        with db.connect(migrated_settings) as conn, conn.transaction():
+            return imports.import_entries(
+                conn,
+                entries(renamed, device_entry("camden-aq-0002")),
+                ADMIN,
+                dry_run=expected_outcome is None,
+                expected_outcome=expected_outcome,
+            )
+
+    preview = run(expected_outcome=None)
     assert preview.updated == ["camden-aq-0001"] and preview.created == ["camden-aq-0002"]
     assert preview.changes["camden-aq-0001"] == {
         "name": {"before": "Air quality monitor", "after": "Kerbside monitor"}
@@ -53,25 +63,11 @@ def test_a_dry_run_reports_each_devices_changes_and_an_outcome_a_commit_must_mat
     with db.connect(migrated_settings) as conn, conn.transaction():
         devices.update_device(conn, "camden-aq-0001", renamed, ADMIN)
     before = register_state(migrated_settings)
-    with db.connect(migrated_settings) as conn, conn.transaction():
-        stale = imports.import_entries(
-            conn,
-            entries(renamed, device_entry("camden-aq-0002")),
-            ADMIN,
-            dry_run=False,
-            expected_outcome=preview.outcome(),
-        )
+    stale = run(expected_outcome=preview.outcome())
     assert stale.outcome_changed and stale.ok
     assert stale.unchanged == ["camden-aq-0001"] and stale.created == ["camden-aq-0002"]
     assert register_state(migrated_settings) == before
-    with db.connect(migrated_settings) as conn, conn.transaction():
-        done = imports.import_entries(
-            conn,
-            entries(renamed, device_entry("camden-aq-0002")),
-            ADMIN,
-            dry_run=False,
-            expected_outcome=stale.outcome(),
-        )
+    done = run(expected_outcome=stale.outcome())
     assert not done.outcome_changed and done.created == ["camden-aq-0002"]
     with db.connect(migrated_settings) as conn:
         assert devices.get_device(conn, "camden-aq-0002") is not None
