@@ -17,11 +17,13 @@ every entry is good.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import psycopg
 
 from register import devices, exports
@@ -62,10 +64,22 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Each created or updated device's changes, as `register.audit.diff` gives them.
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Whether any entry writes to another organisation's devices than the actor's own.
+    forbidden: bool = False
+    # Whether a commit found another outcome than the one expected, and so stored nothing.
+    outcome_changed: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def outcome(self) -> str:
+        """A fingerprint of what the import does: which devices it creates, updates (field by
+        field) and leaves unchanged. The same file on the same register gives the same one."""
+        done = [self.created, self.updated, self.unchanged, self.changes]
+        return hashlib.sha256(orjson.dumps(done, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 # --- reading files ---------------------------------------------------------------------------
@@ -158,15 +172,58 @@ def read_csv(text: str) -> list[Entry]:
 
 
 def import_entries(
-    conn: Conn, entries: list[Entry], actor: Actor, *, dry_run: bool
+    conn: Conn,
+    entries: list[Entry],
+    actor: Actor,
+    *,
+    dry_run: bool,
+    expected_outcome: str | None = None,
 ) -> ImportReport:
-    """Validate every entry, then store all of them in one transaction, or none."""
+    """Validate every entry, then store all of them in one transaction, or none.
+
+    An entry the actor may not write (another organisation's, or a device another organisation
+    owns) is a problem of its own, and sets `forbidden`. With `expected_outcome` (a dry run's
+    `outcome()`), the import is stored only if it does exactly that; otherwise it is rolled
+    back and the report, with `outcome_changed` set, says what it would do now."""
     report = ImportReport()
+    valid = _checked(conn, entries, actor, report)
+    if report.problems:
+        return report
+    current: Entry | None = None
+    try:
+        with conn.transaction():
+            for current, data in valid:  # noqa: B007 - read by the except clause
+                result = devices.save(conn, data, actor, note="import")
+                {"create": report.created, "unchanged": report.unchanged}.get(
+                    result.action, report.updated
+                ).append(result.public_id)
+                if result.changes:
+                    report.changes[result.public_id] = result.changes
+            if expected_outcome is not None and report.outcome() != expected_outcome:
+                report.outcome_changed = True
+            if dry_run or report.outcome_changed:
+                raise psycopg.Rollback()
+    except (InvalidEntry, NotAllowed) as refused:
+        # Rolled back: report the entry that was refused, and that nothing was stored.
+        errors = (
+            refused.errors if isinstance(refused, InvalidEntry) else [FieldError("", str(refused))]
+        )
+        report.problems.extend(current.locate(e) if current else str(e) for e in errors)
+        report.created, report.updated, report.unchanged = [], [], []
+        report.changes = {}
+    return report
+
+
+def _checked(
+    conn: Conn, entries: list[Entry], actor: Actor, report: ImportReport
+) -> list[tuple[Entry, dict[str, Any]]]:
+    """Every entry validated, with each problem added to the report: invalid fields, rows of one
+    device that disagree, an id given twice, and writes the actor may not make."""
     organisations = {o["slug"]: o for o in queries.list_organisations(conn)}
     valid: list[tuple[Entry, dict[str, Any]]] = []
     first_place: dict[tuple[str, str], str] = {}
     for entry in entries:
-        conflicts = entry.raw.pop("_conflicts", [])
+        conflicts = entry.raw.pop("_conflicts", []) if isinstance(entry.raw, dict) else []
         for line in conflicts:
             report.problems.append(
                 f"line {line}, public_id: its device fields differ from {entry.where}, "
@@ -186,24 +243,35 @@ def import_entries(
                 )
             elif value:
                 first_place[(column, value)] = entry.where
+        for error in _writes_refused(conn, actor, data, organisations):
+            report.problems.append(entry.locate(error))
+            report.forbidden = True
         valid.append((entry, data))
-    if report.problems:
-        return report
-    current: Entry | None = None
+    return valid
+
+
+def _writes_refused(
+    conn: Conn, actor: Actor, data: dict[str, Any], organisations: dict[str, dict[str, Any]]
+) -> list[FieldError]:
+    """Why the actor may not store this (valid) entry: it names another organisation, or its
+    device belongs to one. Checked for every entry before anything is stored, so each such entry
+    is reported, not only the first that `devices.save` would refuse."""
+    refused = []
+    named = organisations[data["organisation"]]
     try:
-        with conn.transaction():
-            for current, data in valid:  # noqa: B007 - read by the except clause
-                result = devices.save(conn, data, actor, note="import")
-                {"create": report.created, "unchanged": report.unchanged}.get(
-                    result.action, report.updated
-                ).append(result.public_id)
-            if dry_run:
-                raise psycopg.Rollback()
-    except (InvalidEntry, NotAllowed) as refused:
-        # Rolled back: report the entry that was refused, and that nothing was stored.
-        errors = (
-            refused.errors if isinstance(refused, InvalidEntry) else [FieldError("", str(refused))]
-        )
-        report.problems.extend(current.locate(e) if current else str(e) for e in errors)
-        report.created, report.updated, report.unchanged = [], [], []
-    return report
+        actor.check_may_write(named["id"], named["name"])
+    except NotAllowed as error:
+        refused.append(FieldError("organisation", str(error)))
+    owner = queries.get_device_row(conn, data["public_id"])
+    if owner is not None and owner["organisation"] != data["organisation"]:
+        try:
+            actor.check_may_write(owner["organisation_id"], owner["organisation"])
+        except NotAllowed:
+            refused.append(
+                FieldError(
+                    "public_id",
+                    f"device {data['public_id']} belongs to another organisation "
+                    f"({owner['organisation']}); you may only change your own organisation's",
+                )
+            )
+    return refused

@@ -50,3 +50,29 @@ def has_events_by(conn: Conn, actor: str) -> bool:
         "SELECT EXISTS (SELECT FROM audit_events WHERE actor = %s)", (actor,)
     ).fetchone()
     return bool(row and row[0])
+
+
+def list_organisation_events(
+    conn: Conn, organisation_id: int, *, device_id: int | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The audit events of an organisation (its own entry and its devices', as the accountable
+    organisation at the time; not its accounts'), newest first, or only one device's; with the device's public id
+    (None for the organisation's own events)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT e.id, e.at, e.actor, e.entity, e.action, e.changes, e.note,"
+            " d.public_id, d.name AS device_name"
+            " FROM audit_events e"
+            " LEFT JOIN devices d ON e.entity = 'device' AND d.id = e.entity_id"
+            " WHERE e.organisation_id = %(organisation_id)s"
+            " AND e.entity IN ('device', 'organisation')"
+            " AND (%(device_id)s::integer IS NULL"
+            "      OR (e.entity = 'device' AND e.entity_id = %(device_id)s))"
+            " ORDER BY e.at DESC, e.id DESC LIMIT %(limit)s OFFSET %(offset)s",
+            {
+                "organisation_id": organisation_id,
+                "device_id": device_id,
+                "limit": limit,
+                "offset": offset,
+            },
+        ).fetchall()

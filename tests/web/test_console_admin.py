@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Page
@@ -16,8 +15,8 @@ from register.platform import db
 from register.platform.config import Settings
 from register.schemas import ORGANISATION_KINDS
 from tests.register.factories import organisation_entry
+from tests.web.conftest import axe_violations
 from tests.web.console_client import PASSWORD, add_account, form_token, post_form, sign_in
-from tests.web.test_pages_in_browser import AXE_TAGS
 from web.views.console.admin import KIND_NAMES
 
 ADMIN = "root@camden.gov.uk"
@@ -442,20 +441,16 @@ def test_an_unknown_account_is_404(as_admin: FlaskClient, web_settings: Settings
 def test_the_administrators_pages_work_in_a_browser_and_pass_axe(
     page: Page, live_server: str, admin: str, web_settings: Settings
 ) -> None:
-    def no_violations() -> list[str]:
-        results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
-        return [f"{page.url} {v['id']}: {v['help']}" for v in results.response["violations"]]
-
     page.goto(f"{live_server}/console/login")
     page.get_by_label("Email address").fill(admin)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Organisations and accounts").click()
     assert page.inner_text("h1") == "Organisations"
-    assert no_violations() == []
+    assert axe_violations(page) == []
     # A new organisation with a mistake: the summary links to the field, the input is kept.
     page.get_by_role("link", name="Add an organisation").click()
-    assert no_violations() == []
+    assert axe_violations(page) == []
     page.get_by_label("Short name (slug)").fill("Tower Hamlets")
     page.get_by_label("Name", exact=True).fill("London Borough of Tower Hamlets")
     page.get_by_label("Kind of organisation").select_option(label="London borough")
@@ -464,33 +459,33 @@ def test_the_administrators_pages_work_in_a_browser_and_pass_axe(
     summary = page.get_by_role("alert")
     assert "There is a problem" in summary.inner_text()
     assert page.get_by_label("Short name (slug)").input_value() == "Tower Hamlets"
-    assert no_violations() == []
+    assert axe_violations(page) == []
     summary.get_by_role("link").click()
     assert page.evaluate("document.activeElement.id") == "slug"
     page.get_by_label("Short name (slug)").fill("tower-hamlets")
     page.get_by_role("button", name="Add the organisation").click()
     assert "Saved London Borough of Tower Hamlets." in page.inner_text("main")
     page.get_by_role("link", name="London Borough of Tower Hamlets (edit)").click()
-    assert no_violations() == []
+    assert axe_violations(page) == []
     # An account with a mistake, then the link, then the confirmation before disabling.
     page.goto(f"{live_server}/console/admin/accounts")
-    assert no_violations() == []
+    assert axe_violations(page) == []
     page.get_by_role("link", name="Add an account").click()
     page.get_by_label("Organisation").select_option(label="London Borough of Tower Hamlets")
     page.get_by_label("Email address").fill(admin)
     page.get_by_role("button", name="Add the account").click()
     assert "already exists" in page.get_by_role("alert").inner_text()
-    assert no_violations() == []
+    assert axe_violations(page) == []
     page.get_by_label("Email address").fill("di@towerhamlets.gov.uk")
     page.get_by_role("button", name="Add the account").click()
     assert "/console/password/" in page.inner_text("code")
-    assert no_violations() == []
+    assert axe_violations(page) == []
     page.get_by_role("link", name="Back to the accounts").click()
     page.get_by_role("link", name="Disable di@towerhamlets.gov.uk").click()
-    assert no_violations() == []
+    assert axe_violations(page) == []
     page.get_by_role("button", name="Disable the account").click()
     assert "The account of di@towerhamlets.gov.uk is disabled" in page.inner_text("main")
-    assert no_violations() == []
+    assert axe_violations(page) == []
     me = _user_id(web_settings, admin)
     page.goto(f"{live_server}/console/admin/accounts/{me}/disable")
-    assert no_violations() == []
+    assert axe_violations(page) == []

@@ -4,22 +4,13 @@ metric after confirming, and decommissions it; axe finds no violation on any con
 
 from __future__ import annotations
 
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
+from tests.web.conftest import axe_violations
 from tests.web.console_client import PASSWORD
-from tests.web.test_pages_in_browser import AXE_TAGS
 
 NAME = "Euston Road air monitor"
 PLACE = "lamp post 7, Euston Road"
-
-
-def violations(page: Page) -> list[str]:
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
-    return [
-        f"{v['id']}: {v['help']} ({[n['html'][:120] for n in v['nodes']]})"
-        for v in results.response["violations"]
-    ]
 
 
 def test_an_engineer_adds_a_device_finds_it_in_public_and_decommissions_it(
@@ -32,11 +23,11 @@ def test_an_engineer_adds_a_device_finds_it_in_public_and_decommissions_it(
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Devices", exact=True).click()
     assert page.inner_text("h1") == "Devices of London Borough of Camden"
-    assert violations(page) == []
+    assert axe_violations(page) == []
 
     # 2. Add a device with a mistake: the error shows by its field, and the input is kept.
     page.get_by_role("link", name="Add a device").click()
-    assert violations(page) == []
+    assert axe_violations(page) == []
     page.get_by_label("Public id").fill("camden-aq-0099")
     page.get_by_label("Name", exact=True).fill(NAME)
     page.get_by_label("Place").fill(PLACE)
@@ -64,14 +55,14 @@ def test_an_engineer_adds_a_device_finds_it_in_public_and_decommissions_it(
     )
     page.get_by_role("link", name="Latitude: must be between -90 and 90").click()
     assert page.url.endswith("#latitude")
-    assert violations(page) == []
+    assert axe_violations(page) == []
 
     # 3. Correct it and save: far from the other devices, so it is a marker of its own.
     # Enter in a field saves (it does not add a metric row).
     page.get_by_label("Latitude").fill("51.45")
     page.get_by_label("Latitude").press("Enter")
     assert "Device camden-aq-0099 was added." in page.inner_text("main")
-    assert violations(page) == []
+    assert axe_violations(page) == []
 
     # 4. On the public map, and in its public history.
     page.goto(live_server)
@@ -85,11 +76,11 @@ def test_an_engineer_adds_a_device_finds_it_in_public_and_decommissions_it(
 
     # Withdrawing its metric asks first, saying what happens to the data.
     page.goto(f"{live_server}/console/devices/camden-aq-0099/edit")
-    assert violations(page) == []
+    assert axe_violations(page) == []
     page.get_by_label("Withdraw this metric").check()
     page.get_by_role("button", name="Save the changes").click()
     assert "Metric no2 (Nitrogen dioxide) will be withdrawn." in page.inner_text("main")
-    assert violations(page) == []
+    assert axe_violations(page) == []
     page.get_by_role("button", name="No, go back to the form").click()
     assert page.get_by_label("Withdraw this metric").is_checked()
     page.get_by_role("button", name="Save the changes").click()
@@ -99,18 +90,18 @@ def test_an_engineer_adds_a_device_finds_it_in_public_and_decommissions_it(
     # 5. Decommission it: its public page says so.
     page.goto(f"{live_server}/console/devices/camden-aq-0099/edit")
     page.get_by_role("link", name="Decommission this device").click()
-    assert violations(page) == []
+    assert axe_violations(page) == []
     date = page.get_by_label("Date it was taken out of service")
     date.fill("")
     page.get_by_role("button", name="Decommission this device").click()
     assert page.locator("#decommissioned_on-error").inner_text() == (
         "Date: must be a date, such as 2026-11-29"
     )
-    assert violations(page) == []
+    assert axe_violations(page) == []
     date.fill("2026-01-01")
     page.get_by_role("button", name="Decommission this device").click()
     assert "Device camden-aq-0099 was decommissioned." in page.inner_text("main")
-    assert violations(page) == []
+    assert axe_violations(page) == []
     page.get_by_role("link", name="its public page").click()
     assert "Decommissioned: removed from service" in page.inner_text("main")
     assert "decommissioned on 2026-01-01" in page.inner_text("main")

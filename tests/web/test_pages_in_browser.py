@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Route
 
 from register.accounts import users
@@ -18,13 +17,11 @@ from register.platform.config import Settings
 from tests.conftest import database_of_its_own
 from tests.register.factories import add_device
 from tests.register.test_silence import registered
-from tests.web.conftest import serving
+from tests.web.conftest import axe_violations, blocked_by_policy, serving
 from tests.web.samples import add_camera
 from tests.web.test_device_page import HEADINGS
 from web.app import create_app
 from web.database import EXTENSION
-
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 @pytest.fixture(scope="module")
@@ -103,12 +100,7 @@ def test_axe_finds_no_accessibility_violations(page: Page, site: str, path: str)
     page.goto(site + path)
     if path == "/":
         page.wait_for_selector("#map[data-markers]")
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
-    problems = [
-        f"{v['id']}: {v['help']} ({[(n['target'], n['html'][:150]) for n in v['nodes']]})"
-        for v in results.response["violations"]
-    ]
-    assert problems == []
+    assert axe_violations(page) == []
 
 
 @pytest.mark.parametrize(
@@ -118,13 +110,7 @@ def test_axe_finds_no_accessibility_violations(page: Page, site: str, path: str)
 def test_no_page_breaks_its_content_security_policy(page: Page, site: str, path: str) -> None:
     """Chromium reports each thing the policy blocked (an inline script or style, a file from
     elsewhere) on the console; the map is opened and a marker's popup too."""
-    refused: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            refused.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    refused = blocked_by_policy(page)
     response = page.goto(site + path)
     assert (
         response is not None and "script-src 'self'" in response.headers["content-security-policy"]
@@ -252,22 +238,18 @@ def test_the_console_signs_in_in_a_browser_and_its_pages_pass_axe(
             conn, organisation="camden", email="ada@camden.gov.uk", role="engineer"
         )
 
-    def no_violations() -> list[str]:
-        results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
-        return [f"{v['id']}: {v['help']}" for v in results.response["violations"]]
-
     page.goto(f"{live_server}/console/password/{secret}")
-    assert no_violations() == []
+    assert axe_violations(page) == []
     page.get_by_label("New password").fill("correct horse battery staple")
     page.get_by_label("The same again").fill("correct horse battery staple")
     page.get_by_role("button", name="Set the password").click()
     assert "Your password is set" in page.inner_text("main")
-    assert no_violations() == []
+    assert axe_violations(page) == []
     page.get_by_label("Email address").fill("ada@camden.gov.uk")
     page.get_by_label("Password").fill("correct horse battery staple")
     page.get_by_role("button", name="Sign in").click()
     assert page.url.endswith("/console/")
     assert "London Borough of Camden: the console" in page.inner_text("h1")
-    assert no_violations() == []
+    assert axe_violations(page) == []
     page.get_by_role("button", name="Sign out").click()
     assert "You have signed out." in page.inner_text("main")

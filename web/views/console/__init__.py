@@ -3,6 +3,8 @@ modules, one module per part of the console:
   - `auth`: sign in, set a password from a one-time link, sign out, and the home page.
   - `admin`: the administrators' pages: organisations, and accounts across organisations.
   - `devices`: the organisation's devices; add, edit (with metrics) and decommission one.
+  - `imports`, `history`, `quarantine`: bulk import with a preview, the organisation's history
+    with who made each change, and its devices' refused messages with sample payloads.
 
 Every console page is private to one person (never cached), and every POST carries its form
 token (`web.signed_in`), checked here before any view runs.
@@ -43,4 +45,11 @@ def console_context() -> dict[str, object]:
 
 
 # The pages: each module adds its routes to the blueprint above.
-from web.views.console import admin, auth, devices  # noqa: E402,F401
+from web.views.console import (  # noqa: E402,F401
+    admin,
+    auth,
+    devices,
+    history,
+    imports,
+    quarantine,
+)
