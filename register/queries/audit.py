@@ -56,8 +56,8 @@ def list_organisation_events(
     conn: Conn, organisation_id: int, *, device_id: int | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:
     """The audit events of an organisation (its own entry and its devices', as the accountable
-    organisation at the time; not its accounts'), newest first, or only one device's; with the device's public id
-    (None for the organisation's own events)."""
+    organisation at the time; not its accounts'), newest first, or only one device's; with the
+    device's public id (None for the organisation's own events)."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT e.id, e.at, e.actor, e.entity, e.action, e.changes, e.note,"
