@@ -401,9 +401,13 @@ def test_the_api_page_explains_every_operation_from_the_same_document(
     document = client.get("/api.json").get_json()
     assert document == ok(client, "/api/v1/openapi.json")
     for path, item in document["paths"].items():
-        assert f"<code>GET {path}</code>" in html
-        for parameter in item["get"]["parameters"]:
-            assert f'<th scope="row"><code>{parameter["name"]}</code></th>' in html
+        for method, operation in item.items():
+            assert f"<code>{method.upper()} {path}</code>" in html
+            for parameter in operation["parameters"]:
+                assert f'<th scope="row"><code>{parameter["name"]}</code></th>' in html
+    assert "<code>PATCH /api/v1/devices/{public_id}</code>, with an API token" in html
+    assert "Send: <code>application/json</code> (DeviceEntry)." in html
+    assert '<h3 id="schema-DeviceEntry">DeviceEntry</h3>' in html
     assert "text, one of: planned, active, suspended, decommissioned" in html
     assert "number (above 0, to 5000.0)" in html
     assert 'href="/api/v1/devices?near=51.5390,-0.1426&amp;radius=500"' in html

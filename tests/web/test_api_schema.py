@@ -34,6 +34,7 @@ MAX_EXAMPLES = 50
 CROSS_PARAMETER_RULES = ("/api/v1/devices", "/api/v1/devices/{public_id}/readings")
 OPERATIONS = (
     "/api/v1/devices",
+    "/api/v1/devices/import",
     "/api/v1/devices/{public_id}",
     "/api/v1/devices/{public_id}/history",
     "/api/v1/devices/{public_id}/readings",
