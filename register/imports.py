@@ -166,7 +166,8 @@ def import_entries(
     valid: list[tuple[Entry, dict[str, Any]]] = []
     first_place: dict[tuple[str, str], str] = {}
     for entry in entries:
-        conflicts = entry.raw.pop("_conflicts", [])
+        # A JSON file's entry may be no object at all: validation says so, by its place.
+        conflicts = entry.raw.pop("_conflicts", []) if isinstance(entry.raw, dict) else []
         for line in conflicts:
             report.problems.append(
                 f"line {line}, public_id: its device fields differ from {entry.where}, "

@@ -204,6 +204,12 @@ def _read_file(kind: str, text: str) -> list[imports.Entry]:
         abort(problem(400, f"the file cannot be read: {unreadable}"))
 
 
+def _organisation_named(entry: imports.Entry) -> str | None:
+    """The organisation an entry of a file names, if it names one (checking it is the import's)."""
+    named = entry.raw.get("organisation") if isinstance(entry.raw, dict) else None
+    return named.strip() if isinstance(named, str) else None
+
+
 def _import_problem(text: str) -> dict[str, Any]:
     found = IMPORT_PROBLEM.match(text)
     if found is None:
@@ -238,11 +244,9 @@ def import_devices() -> Response:
     asked = load_query(schemas.ImportQuery)
     kind, text = bodies.text(tuple(FILE_TYPES), bodies.MAX_FILE_BYTES)
     entries = _read_file(kind, text)
+    named = [(entry.where, _organisation_named(entry)) for entry in entries]
     foreign = [
-        f"{entry.where} ({str(entry.raw.get('organisation'))[:40]})"
-        for entry in entries
-        if isinstance(entry.raw.get("organisation"), str)
-        and entry.raw["organisation"].strip() != token.organisation
+        f"{where} ({name[:40]})" for where, name in named if name not in (None, token.organisation)
     ]
     if foreign:
         abort(
