@@ -1,6 +1,7 @@
 """The engineers' console at `/console`: one blueprint, whose pages live in this package's
 modules, one module per part of the console:
   - `auth`: sign in, set a password from a one-time link, sign out, and the home page.
+  - `tokens`: the organisation's API tokens: list, make (shown once) and revoke.
 
 Every console page is private to one person (never cached), and every POST carries its form
 token (`web.signed_in`), checked here before any view runs.
@@ -41,4 +42,4 @@ def console_context() -> dict[str, object]:
 
 
 # The pages: each module adds its routes to the blueprint above.
-from web.views.console import auth  # noqa: E402,F401
+from web.views.console import auth, tokens  # noqa: E402,F401
