@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from register import vocab
-from register.schemas import SLUG, DeviceSchema, MetricSchema
+from register.schemas import METRIC_KEY, SLUG, DeviceSchema, MetricSchema, Term
 from web import database, device_filters, queries
 from web.api import schemas
 
@@ -218,6 +218,7 @@ def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
     components = document["components"]["schemas"]
+    _name_the_vocabularies(components)
     components["DeviceChanges"] = {
         **{key: value for key, value in components["DeviceEntry"].items() if key != "required"},
         "description": "Fields of a DeviceEntry to change; `metrics`, if given, replaces the list.",
@@ -226,6 +227,22 @@ def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
         if parameter["name"] == "organisation" and organisations:  # JSON Schema: no empty enum
             parameter["schema"]["enum"] = organisations
     return document
+
+
+def _name_the_vocabularies(components: dict[str, Any]) -> None:
+    """List the terms and units an entry may name, and the forms of its ids, as the register's
+    schemas check them, so that a client (and schemathesis) can know them from the document."""
+    entry = components["DeviceEntry"]["properties"]
+    for name, declared in DeviceSchema._declared_fields.items():
+        if isinstance(declared, fields.List) and isinstance(declared.inner, Term):
+            terms = [term.id for term in vocab.terms(declared.inner.category)]
+            entry[name]["items"] = {**entry[name]["items"], "enum": terms}
+    entry["public_id"].update(pattern=SLUG.pattern, maxLength=64)
+    entry["dev_eui"].update(pattern=r"^[0-9A-Fa-f]{16}$")
+    metric = components["DeclaredMetric"]["properties"]
+    metric["key"].update(pattern=METRIC_KEY.pattern, maxLength=64)
+    # Empty only for a yes/no metric.
+    metric["unit"]["enum"] = ["", *sorted(vocab.units())]
 
 
 def current_document() -> dict[str, Any]:
