@@ -8,7 +8,7 @@ disabled, until it is revoked or expires. Another organisation's token is a 403.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
@@ -57,7 +57,7 @@ def _tokens_page(
         errors=errors or {},
         typed=typed or {"name": "", "expires": ""},
         revoked=request.args.get("revoked", ""),
-        today=date.today().isoformat(),
+        today=datetime.now(UTC).date().isoformat(),
     )
     return page, status
 
