@@ -375,6 +375,12 @@ def test_an_import_reports_every_problem_by_place_and_field_and_stores_all_or_no
         ("line 5", "metric_unit"),
     ]
     assert register_state(web_settings) == state
+    not_objects = client.post(
+        "/api/v1/devices/import", json=[1, device_entry("camden-aq-0002")], headers=bearer(token)
+    )
+    assert problem(not_objects, 422)["errors"] == [
+        {"place": "device 1", "field": "entry", "message": "must be an object of fields"}
+    ]
     unreadable = client.post(
         "/api/v1/devices/import",
         data=b'{"type": "Feature"}',
