@@ -223,6 +223,7 @@ def _checked(
     valid: list[tuple[Entry, dict[str, Any]]] = []
     first_place: dict[tuple[str, str], str] = {}
     for entry in entries:
+        # A JSON file's entry may be no object at all: validation says so, by its place.
         conflicts = entry.raw.pop("_conflicts", []) if isinstance(entry.raw, dict) else []
         for line in conflicts:
             report.problems.append(

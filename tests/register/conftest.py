@@ -10,6 +10,8 @@ import pytest
 
 from register.platform import db
 from register.platform.config import Settings
+from register.queries import Conn
+from tests.register.factories import add_organisation
 
 
 @pytest.fixture
@@ -18,3 +20,12 @@ def conn(migrated_settings: Settings) -> Iterator[psycopg.Connection[Any]]:
     closed after the test."""
     with db.connect(migrated_settings) as connection:
         yield connection
+
+
+@pytest.fixture
+def camden(conn: Conn) -> Conn:
+    """`conn`, with the organisations camden and hackney (no devices)."""
+    with conn.transaction():
+        add_organisation(conn)
+        add_organisation(conn, "hackney")
+    return conn

@@ -10,7 +10,6 @@ from register.jobs.history import prune_history
 from register.platform.config import Settings
 from register.queries import Conn
 from tests.conftest import run_cli
-from tests.register.factories import add_organisation
 
 PASSWORD = "correct horse battery staple"
 
@@ -29,14 +28,6 @@ def add_engineer(conn: Conn, email: str = "ada@camden.gov.uk") -> str:
         )
         users.set_password_with_link(conn, secret, PASSWORD)
     return secret
-
-
-@pytest.fixture
-def camden(conn: Conn) -> Conn:
-    with conn.transaction():
-        add_organisation(conn)
-        add_organisation(conn, "hackney")
-    return conn
 
 
 def test_an_account_starts_without_a_password_and_its_link_is_stored_only_as_a_hash(

@@ -29,6 +29,7 @@ def test_every_package_s_commands_are_on_the_command_line() -> None:
         "devices",
         "demo",
         "users",
+        "tokens",
         "up",
         "ingest",
         "simulate",

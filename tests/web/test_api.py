@@ -14,7 +14,7 @@ from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import ADMIN, add_device, device_entry
 from tests.web.samples import add_camera
-from tests.web.test_api_schema import OPERATIONS
+from tests.web.test_api_schema import PATHS
 from web import database, device_filters
 from web.api import schemas
 from web.app import create_app
@@ -356,7 +356,7 @@ def test_the_openapi_document_lists_every_route_and_the_filters_the_list_checks(
 ) -> None:
     document = ok(client, "/api/v1/openapi.json")
     assert document["openapi"] == "3.0.3"
-    assert sorted(document["paths"]) == sorted(OPERATIONS)
+    assert sorted(document["paths"]) == PATHS
     listing = document["paths"]["/api/v1/devices"]["get"]
     documented = [p["name"] for p in listing["parameters"]]
     assert sorted(documented) == sorted(device_filters.FILTER_NAMES)
@@ -401,9 +401,13 @@ def test_the_api_page_explains_every_operation_from_the_same_document(
     document = client.get("/api.json").get_json()
     assert document == ok(client, "/api/v1/openapi.json")
     for path, item in document["paths"].items():
-        assert f"<code>GET {path}</code>" in html
-        for parameter in item["get"]["parameters"]:
-            assert f'<th scope="row"><code>{parameter["name"]}</code></th>' in html
+        for method, operation in item.items():
+            assert f"<code>{method.upper()} {path}</code>" in html
+            for parameter in operation["parameters"]:
+                assert f'<th scope="row"><code>{parameter["name"]}</code></th>' in html
+    assert "<code>PATCH /api/v1/devices/{public_id}</code>, with an API token" in html
+    assert "Send: <code>application/json</code> (DeviceEntry)." in html
+    assert '<h3 id="schema-DeviceEntry">DeviceEntry</h3>' in html
     assert "text, one of: planned, active, suspended, decommissioned" in html
     assert "number (above 0, to 5000.0)" in html
     assert 'href="/api/v1/devices?near=51.5390,-0.1426&amp;radius=500"' in html

@@ -3,8 +3,10 @@
 
 A route says what it is for, which schema its answer has, which query schema its parameters
 have (or, for the device list, which filters: `web.device_filters.FILTERS`, the table that reads
-them) and which errors it can give; the path comes from Flask's own URL map, so the document
-lists exactly the routes that exist.
+them) and which errors it can give; a write also says what body it takes, that it needs an API
+token (the `bearerAuth` scheme), and which headers it reads and sends (If-Match, ETag). The
+path and the method come from Flask's own URL map, so the document lists exactly the routes
+that exist.
 """
 
 from __future__ import annotations
@@ -17,18 +19,43 @@ from typing import Any, TypeVar
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
 from register import vocab
-from register.schemas import SLUG
+from register.schemas import METRIC_KEY, SLUG, DeviceSchema, MetricSchema, Term
 from web import database, device_filters, queries
 from web.api import schemas
 
 VERSION = "1.0.0"
+CHANGES = {"$ref": "#/components/schemas/DeviceChanges"}
 ERROR_TEXT = {
     400: "A parameter is wrong; `detail` says which and why.",
     403: "The data exists but is not published; `detail` says why.",
     404: "There is no such thing in the register; `detail` says what was looked for.",
+}
+# A write's errors: the token, the body, and the version it was based on.
+WRITE_ERROR_TEXT = {
+    400: "A parameter or the body is wrong (not JSON, not an object, a NUL character).",
+    401: "No API token, or one that is unknown, revoked or expired; `detail` says which.",
+    403: "The device or entry belongs to another organisation than the token's.",
+    404: "There is no such device in the register.",
+    412: "The device changed since the version in If-Match; read it again.",
+    413: "The body is larger than this operation takes.",
+    415: "The body's Content-Type is not one this operation takes.",
+    422: "The entry is refused: `errors` names each bad field, as the import does.",
+    428: "If-Match is missing: send the device's ETag, from reading it.",
+}
+HEADERS = {
+    "ETag": "The version of the device's register entry; send it back in If-Match to change it.",
+    "Location": "The new device's address in the API.",
+}
+SECURITY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": (
+        "An API token of the organisation, made by its engineers at /console/tokens or with "
+        "`lamplighter tokens create`. It may change only that organisation's devices."
+    ),
 }
 # Each path parameter's description, example value and JSON schema.
 PATH_PARAMETERS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -54,6 +81,16 @@ class Operation:
     filters: tuple[device_filters.Filter, ...] = ()
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # A write: its body's schema by media type (a schema class or a JSON schema), its success
+    # status, the headers its answer sends, and whether it needs If-Match.
+    body: dict[str, Any] = field(default_factory=dict)
+    success: int = 200
+    headers: tuple[str, ...] = ()
+    if_match: bool = False
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.body) or self.if_match
 
 
 # By view function name; filled in by `documented` as the routes module is imported.
@@ -70,10 +107,11 @@ def documented(operation: Operation) -> Callable[[View], View]:
     return record
 
 
-def _problem(status: int) -> dict[str, Any]:
+def _problem(status: int, writes: bool) -> dict[str, Any]:
+    shape = schemas.Invalid if status == 422 else schemas.Problem
     return {
-        "description": ERROR_TEXT[status],
-        "content": {"application/problem+json": {"schema": schemas.Problem}},
+        "description": (WRITE_ERROR_TEXT if writes else ERROR_TEXT)[status],
+        "content": {"application/problem+json": {"schema": shape}},
     }
 
 
@@ -104,21 +142,44 @@ def _operation(operation: Operation, path_arguments: list[str]) -> dict[str, Any
     if operation.query is not None:
         parameters.append({"in": "query", "schema": operation.query})
     parameters.extend(_filter_parameter(found) for found in operation.filters)
-    responses: dict[str, Any] = {
-        "200": {
-            "description": "OK",
-            "content": {"application/json": {"schema": operation.response}},
-        }
+    if operation.if_match:
+        parameters.append(
+            {
+                "in": "header",
+                "name": "If-Match",
+                "required": True,
+                "description": "The device's ETag, as reading it gave it.",
+                "schema": {"type": "string"},
+            }
+        )
+    success: dict[str, Any] = {
+        "description": "OK" if operation.success == 200 else "Created",
+        "content": {"application/json": {"schema": operation.response}},
     }
-    for status in sorted({400, *operation.errors}):
-        responses[str(status)] = _problem(status)
-    return {
+    if operation.headers:
+        success["headers"] = {
+            name: {"description": HEADERS[name], "required": True, "schema": {"type": "string"}}
+            for name in operation.headers
+        }
+    responses: dict[str, Any] = {str(operation.success): success}
+    writes = operation.writes
+    for status in sorted({400, *operation.errors, *((401,) if writes else ())}):
+        responses[str(status)] = _problem(status, writes)
+    found: dict[str, Any] = {
         "summary": operation.summary,
         "description": operation.description,
         "tags": list(operation.tags),
         "parameters": parameters,
         "responses": responses,
     }
+    if operation.body:
+        found["requestBody"] = {
+            "required": True,
+            "content": {kind: {"schema": shape} for kind, shape in operation.body.items()},
+        }
+    if writes:
+        found["security"] = [{"bearerAuth": []}]
+    return found
 
 
 def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
@@ -131,28 +192,57 @@ def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
         plugins=[MarshmallowPlugin()],
         info={
             "description": (
-                "Read-only access to the public register of sensors in public places: "
-                "devices, their history, organisations, the DTPR vocabularies, and open "
-                "readings. Personal-data metrics' readings are never served."
+                "The public register of sensors in public places: devices, their history, "
+                "organisations, the DTPR vocabularies, and open readings, for anyone to read "
+                "(personal-data metrics' readings are never served); and, with an "
+                "organisation's API token, writes to that organisation's devices."
             ),
             "license": {"name": "Open Government Licence v3.0"},
         },
     )
-    rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule)
-    for rule in rules:
+    spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
+    # The register's own schemas, named apart from the answers' Device and Metric.
+    spec.components.schema("DeclaredMetric", schema=MetricSchema)
+    spec.components.schema("DeviceEntry", schema=DeviceSchema)
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         view_name = rule.endpoint.rsplit(".", 1)[-1]
         operation = OPERATIONS.get(view_name)
         if operation is None or not rule.endpoint.startswith("api."):
             continue
-        spec.path(
-            path=_RULE_ARGUMENT.sub(r"{\1}", rule.rule),
-            operations={"get": _operation(operation, _RULE_ARGUMENT.findall(rule.rule))},
-        )
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        found = paths.setdefault(_RULE_ARGUMENT.sub(r"{\1}", rule.rule), {})
+        for method in methods:
+            found[method.lower()] = _operation(operation, _RULE_ARGUMENT.findall(rule.rule))
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
     document = spec.to_dict()
+    components = document["components"]["schemas"]
+    _name_the_vocabularies(components)
+    components["DeviceChanges"] = {
+        **{key: value for key, value in components["DeviceEntry"].items() if key != "required"},
+        "description": "Fields of a DeviceEntry to change; `metrics`, if given, replaces the list.",
+    }
     for parameter in document["paths"].get("/api/v1/devices", {}).get("get", {})["parameters"]:
         if parameter["name"] == "organisation" and organisations:  # JSON Schema: no empty enum
             parameter["schema"]["enum"] = organisations
     return document
+
+
+def _name_the_vocabularies(components: dict[str, Any]) -> None:
+    """List the terms and units an entry may name, and the forms of its ids, as the register's
+    schemas check them, so that a client (and schemathesis) can know them from the document."""
+    entry = components["DeviceEntry"]["properties"]
+    for name, declared in DeviceSchema._declared_fields.items():
+        if isinstance(declared, fields.List) and isinstance(declared.inner, Term):
+            terms = [term.id for term in vocab.terms(declared.inner.category)]
+            entry[name]["items"] = {**entry[name]["items"], "enum": terms}
+    entry["public_id"].update(pattern=SLUG.pattern, maxLength=64)
+    entry["dev_eui"].update(pattern=r"^[0-9A-Fa-f]{16}$")
+    metric = components["DeclaredMetric"]["properties"]
+    metric["key"].update(pattern=METRIC_KEY.pattern, maxLength=64)
+    # Empty only for a yes/no metric.
+    metric["unit"]["enum"] = ["", *sorted(vocab.units())]
 
 
 def current_document() -> dict[str, Any]:

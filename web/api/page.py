@@ -54,41 +54,59 @@ def type_text(schema: dict[str, Any]) -> str:
     return words
 
 
+def _success(operation: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An operation's answer when it works: its status and schema."""
+    code = next(code for code in operation["responses"] if code.startswith("2"))
+    return code, operation["responses"][code]["content"]["application/json"]["schema"]
+
+
+def _example(path: str, method: str, operation: dict[str, Any]) -> str | None:
+    """A request to try in a browser; None for a write, which a link cannot make."""
+    if method != "get":
+        return None
+    example = path
+    for parameter in operation["parameters"]:
+        if parameter["in"] == "path":
+            example = example.replace("{" + parameter["name"] + "}", parameter["example"])
+    return example + EXAMPLE_QUERIES.get(path, "")
+
+
 def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
     for path, item in document["paths"].items():
-        operation = item["get"]
-        example = path
-        for parameter in operation["parameters"]:
-            if parameter["in"] == "path":
-                example = example.replace("{" + parameter["name"] + "}", parameter["example"])
-        found.append(
-            {
-                "path": path,
-                "anchor": path.strip("/").replace("/", "-").replace("{", "").replace("}", ""),
-                "summary": operation["summary"],
-                "description": words(operation["description"]),
-                "example": example + EXAMPLE_QUERIES.get(path, ""),
-                "parameters": [
-                    {
-                        "name": p["name"],
-                        "where": p["in"],
-                        "required": p.get("required", False),
-                        "type": type_text(p["schema"]),
-                        "description": words(p.get("description", "")),
-                    }
-                    for p in operation["parameters"]
-                ],
-                "returns": _schema_name(
-                    operation["responses"]["200"]["content"]["application/json"]["schema"]
-                ),
-                "errors": [
-                    (code, answer["description"])
-                    for code, answer in operation["responses"].items()
-                    if code != "200"
-                ],
-            }
-        )
+        for method, operation in item.items():
+            success, answer = _success(operation)
+            body = operation.get("requestBody", {}).get("content", {})
+            anchor = path.strip("/").replace("/", "-").replace("{", "").replace("}", "")
+            found.append(
+                {
+                    "path": path,
+                    "method": method.upper(),
+                    "anchor": anchor if method == "get" else f"{method}-{anchor}",
+                    "summary": operation["summary"],
+                    "description": words(operation["description"]),
+                    "example": _example(path, method, operation),
+                    "token": "security" in operation,
+                    "body": [(kind, type_text(shape["schema"])) for kind, shape in body.items()],
+                    "parameters": [
+                        {
+                            "name": p["name"],
+                            "where": p["in"],
+                            "required": p.get("required", False),
+                            "type": type_text(p["schema"]),
+                            "description": words(p.get("description", "")),
+                        }
+                        for p in operation["parameters"]
+                    ],
+                    "success": success,
+                    "returns": _schema_name(answer),
+                    "errors": [
+                        (code, answer["description"])
+                        for code, answer in operation["responses"].items()
+                        if code != success
+                    ],
+                }
+            )
     return found
 
 

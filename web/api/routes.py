@@ -1,5 +1,6 @@
-"""API v1 (read only), under `/api/v1`: devices with the home page's filters plus `bbox`, a
-device, its history and its open readings, organisations, vocabularies, and the OpenAPI document.
+"""API v1, under `/api/v1`: devices with the home page's filters plus `bbox`, a device, its
+history and its open readings, organisations, vocabularies, and the OpenAPI document; the writes,
+for an organisation's API token, are in `web.api.writes`, on the same blueprint.
 
 Every answer is dumped through its schema in `web.api.schemas`. Bad parameters are a 400, and
 unknown things a 404, as RFC 9457 problems (see `web.views.errors`).
@@ -13,7 +14,7 @@ from flask import Blueprint, abort, jsonify, request
 from marshmallow import Schema
 from werkzeug.wrappers import Response
 
-from register import validation, vocab
+from register import devices, validation, vocab
 from register.queries import Conn
 from register.validation import InvalidEntry
 from web import database, device_filters, device_list, open_readings, organisation_summary, queries
@@ -91,6 +92,7 @@ def list_devices() -> Response:
             "(`computed_at`; null before its first run)."
         ),
         response=schemas.Device,
+        headers=("ETag",),
         errors=(404,),
         tags=("devices",),
     )
@@ -103,7 +105,14 @@ def get_device(public_id: str) -> Response:
         "history": f"{PREFIX}/devices/{public_id}/history",
         "readings": f"{PREFIX}/devices/{public_id}/readings",
     }
-    return _answer(schemas.Device, card)
+    response = _answer(schemas.Device, card)
+    # The version of the register entry, which a write names in If-Match. The answer also
+    # holds live figures that change without it, so it is no key for If-None-Match.
+    with database.connection() as conn:
+        entry = devices.get_device(conn, public_id)
+    if entry is not None:
+        response.headers["ETag"] = f'"{devices.version_of(entry)}"'
+    return response
 
 
 @blueprint.get("/devices/<public_id>/history")
@@ -126,7 +135,8 @@ def get_device_history(public_id: str) -> Response:
     return _answer(schemas.DeviceHistory, {"public_id": public_id, "events": events})
 
 
-def _load(schema: type[Schema]) -> dict[str, Any]:
+def load_query(schema: type[Schema]) -> dict[str, Any]:
+    """The request's query arguments loaded through a schema; a 400 saying what is wrong."""
     try:
         return validation.load(schema(), request.args.to_dict())
     except InvalidEntry as error:
@@ -149,7 +159,7 @@ def _load(schema: type[Schema]) -> dict[str, Any]:
     )
 )
 def get_device_readings(public_id: str) -> Response:
-    asked = _load(schemas.ReadingsQuery)
+    asked = load_query(schemas.ReadingsQuery)
     try:
         window = open_readings.window(asked.get("start"), asked.get("end"), asked["bucket"])
         with database.connection() as conn:
@@ -247,3 +257,7 @@ def get_vocabulary(category: str) -> Response:
         known = ", ".join(vocab.categories())
         abort(404, description=f"There is no vocabulary {category[:40]!r}; there are {known}.")
     return _answer(schemas.Vocabulary, _vocabulary(category))
+
+
+# The writes add their routes to the blueprint above.
+from web.api import writes  # noqa: E402,F401

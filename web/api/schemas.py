@@ -402,6 +402,60 @@ class Readings(Schema):
     )
 
 
+# --- writes ------------------------------------------------------------------------------------
+# A device entry as written and answered is `register.schemas.DeviceSchema`, the import's shape;
+# the OpenAPI document names it DeviceEntry.
+
+
+class BadField(Schema):
+    place = _nullable(
+        fields.String, "Where in a file: line 3, device 2 or feature 4; null for one entry."
+    )
+    field = fields.String(
+        **_described(
+            "The field, named as the import names it: metrics[2].unit (metric_unit on a CSV "
+            "line); empty for the entry as a whole."
+        )
+    )
+    message = fields.String(**_described("What is wrong with it, and what is allowed."))
+
+
+class Invalid(Problem):
+    """A refused entry: RFC 9457 problem details, with every bad field."""
+
+    errors = fields.List(fields.Nested(BadField), **_described("Every problem found."))
+
+
+class ImportResult(Schema):
+    dry_run = fields.Boolean(**_described("True when nothing was stored."))
+    created = fields.List(fields.String(), **_described("Devices new to the register."))
+    changed = fields.List(fields.String(), **_described("Devices whose entry changes."))
+    unchanged = fields.List(fields.String(), **_described("Devices already as the file says."))
+
+
+class ImportQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    dry_run = fields.Boolean(
+        load_default=True,
+        **_described(
+            "True (the default): check the file and say what would change, storing nothing. "
+            "False: store every entry, or none when any is refused."
+        ),
+    )
+
+
+class DecommissionQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    on = fields.Date(
+        error_messages={"invalid": "must be a date, YYYY-MM-DD"},
+        **_described("The day it was taken out of service; default: today.", "2026-11-30"),
+    )
+
+
 # Every key of a response is always there (null where the schema allows it), so the document
 # marks each one required, and a response that leaves one out breaks the schema.
 RESPONSES = (
@@ -435,6 +489,9 @@ RESPONSES = (
     Bucket,
     ReadingsMetric,
     Readings,
+    BadField,
+    Invalid,
+    ImportResult,
 )
 for _shape in RESPONSES:
     for _field in _shape._declared_fields.values():

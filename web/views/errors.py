@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import psycopg
 from flask import Blueprint, abort, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
@@ -31,19 +33,34 @@ def refuse_nul_characters() -> None:
         abort(400, description="the form holds a NUL character, which is never valid")
 
 
+def problem(
+    status: int,
+    detail: str | None,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An RFC 9457 problem; `errors` names each bad field (the API's writes)."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, "Unknown Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    response.headers.update(headers or {})
+    return response
+
+
 @blueprint.app_errorhandler(HTTPException)
 def http_error(error: HTTPException) -> tuple[Response | str, int]:
     code = error.code or 500
     if _wants_json():
-        problem = {
-            "type": "about:blank",
-            "title": error.name,
-            "status": code,
-            "detail": error.description,
-        }
-        response = jsonify(problem)
-        response.mimetype = "application/problem+json"
-        return response, code
+        return problem(code, error.description), code
     return render_template("error.html", error=error), code
 
 

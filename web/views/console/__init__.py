@@ -5,6 +5,7 @@ modules, one module per part of the console:
   - `devices`: the organisation's devices; add, edit (with metrics) and decommission one.
   - `imports`, `history`, `quarantine`: bulk import with a preview, the organisation's history
     with who made each change, and its devices' refused messages with sample payloads.
+  - `tokens`: the organisation's API tokens: list, make (shown once) and revoke.
 
 Every console page is private to one person (never cached), and every POST carries its form
 token (`web.signed_in`), checked here before any view runs.
@@ -52,4 +53,5 @@ from web.views.console import (  # noqa: E402,F401
     history,
     imports,
     quarantine,
+    tokens,
 )

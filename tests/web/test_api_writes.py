@@ -1,0 +1,425 @@
+"""API v1's writes with a real token on a real register: create, change and decommission with
+their audit events, If-Match, the token's organisation only, each kind of bad request, and the
+import that checks a file without storing it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from register import exports
+from register.accounts import api_tokens
+from register.audit import Actor
+from register.platform import db
+from register.platform.config import Settings
+from tests.register.factories import device_entry
+from tests.web.console_client import sign_in
+
+ACTOR = "API token 'gateway-sync' of camden"
+
+
+def make_token(settings: Settings, organisation: str = "camden", **kwargs: Any) -> str:
+    with db.connect(settings) as conn, conn.transaction():
+        _, secret = api_tokens.create(
+            conn,
+            organisation=organisation,
+            name=kwargs.pop("name", "gateway-sync"),
+            made_by=Actor.command_line(),
+            **kwargs,
+        )
+    return secret
+
+
+@pytest.fixture
+def token(engineer: str, web_settings: Settings) -> str:
+    """A token of Camden; Camden and Hackney have one device each (the `engineer` fixture)."""
+    return make_token(web_settings)
+
+
+def bearer(secret: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}", **headers}
+
+
+def register_state(settings: Settings) -> list[Any]:
+    """Everything a write could change: devices, their metrics, and the audit log."""
+    with db.connect(settings) as conn:
+        return [
+            conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+            for table in ("devices", "device_metrics", "audit_events")
+        ]
+
+
+def audit_events(settings: Settings, public_id: str) -> list[tuple[str, str, int]]:
+    with db.connect(settings) as conn:
+        return conn.execute(
+            """SELECT e.action, e.actor, e.organisation_id FROM audit_events e
+                 JOIN devices d ON d.id = e.entity_id AND e.entity = 'device'
+                WHERE d.public_id = %s ORDER BY e.id""",
+            (public_id,),
+        ).fetchall()
+
+
+def organisation_id(settings: Settings, slug: str) -> int:
+    with db.connect(settings) as conn:
+        row = conn.execute("SELECT id FROM organisations WHERE slug = %s", (slug,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def etag_of(client: FlaskClient, public_id: str) -> str:
+    answer = client.get(f"/api/v1/devices/{public_id}")
+    assert answer.status_code == 200
+    etag = answer.headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    return etag
+
+
+def problem(answer: TestResponse, status: int) -> dict[str, Any]:
+    assert answer.status_code == status, answer.get_data(as_text=True)
+    assert answer.mimetype == "application/problem+json"
+    body: dict[str, Any] = answer.get_json()
+    assert body["status"] == status and body["detail"]
+    return body
+
+
+def test_a_token_registers_a_device_with_its_address_etag_audit_event_and_notification(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    entry = device_entry("camden-aq-0002", name="Kerbside monitor")
+    with psycopg.connect(web_settings.database_url, autocommit=True) as listener:
+        listener.execute("LISTEN register_changed")
+        answer = client.post("/api/v1/devices", json=entry, headers=bearer(token))
+        heard = [json.loads(n.payload) for n in listener.notifies(timeout=5, stop_after=1)]
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    assert answer.headers["Location"] == "/api/v1/devices/camden-aq-0002"
+    assert answer.get_json()["name"] == "Kerbside monitor"
+    assert answer.get_json()["metrics"][0]["retention"] == "P30D"
+    assert answer.headers["ETag"] == etag_of(client, "camden-aq-0002")
+    assert heard and heard[0]["table"] in ("devices", "device_metrics")
+    assert audit_events(web_settings, "camden-aq-0002") == [
+        ("create", ACTOR, organisation_id(web_settings, "camden"))
+    ]
+    again = client.post("/api/v1/devices", json=entry, headers=bearer(token))
+    assert problem(again, 422)["errors"] == [
+        {"place": None, "field": "public_id", "message": "camden-aq-0002 is already registered"}
+    ]
+
+
+def test_a_patch_merges_the_fields_given_and_metrics_replace_the_list(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    before = etag_of(client, "camden-aq-0001")
+    changes = {"name": "Renamed monitor", "metrics": [device_entry()["metrics"][0]]}
+    answer = client.patch(
+        "/api/v1/devices/camden-aq-0001",
+        data=json.dumps(changes),
+        headers=bearer(token, **{"If-Match": before}),
+        content_type="application/merge-patch+json",
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    changed = answer.get_json()
+    assert changed["name"] == "Renamed monitor"
+    assert changed["place"] == device_entry()["place"]
+    assert [m["key"] for m in changed["metrics"]] == ["no2"]
+    assert answer.headers["ETag"] == etag_of(client, "camden-aq-0001") != before
+    assert audit_events(web_settings, "camden-aq-0001")[-1] == (
+        "update",
+        ACTOR,
+        organisation_id(web_settings, "camden"),
+    )
+
+
+def test_delete_decommissions_on_the_day_given_and_keeps_the_device(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    answer = client.delete(
+        "/api/v1/devices/camden-aq-0001?on=2026-11-20",
+        headers=bearer(token, **{"If-Match": etag_of(client, "camden-aq-0001")}),
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["status"] == "decommissioned"
+    assert answer.get_json()["decommissioned_on"] == "2026-11-20"
+    assert client.get("/api/v1/devices/camden-aq-0001").get_json()["status"] == "decommissioned"
+    assert audit_events(web_settings, "camden-aq-0001")[-1][:2] == ("decommission", ACTOR)
+    bad_day = client.delete(
+        "/api/v1/devices/camden-aq-0001?on=20-11-2026",
+        headers=bearer(token, **{"If-Match": etag_of(client, "camden-aq-0001")}),
+    )
+    assert "on: must be a date, YYYY-MM-DD" in problem(bad_day, 400)["detail"]
+
+
+def test_a_change_based_on_an_old_version_is_412_and_changes_nothing(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    old = etag_of(client, "camden-aq-0001")
+    first = client.patch(
+        "/api/v1/devices/camden-aq-0001",
+        json={"name": "First engineer's name"},
+        headers=bearer(token, **{"If-Match": old}),
+    )
+    assert first.status_code == 200
+    state = register_state(web_settings)
+    second = client.patch(
+        "/api/v1/devices/camden-aq-0001",
+        json={"name": "Second engineer's name"},
+        headers=bearer(token, **{"If-Match": old}),
+    )
+    refused = problem(second, 412)
+    assert "has changed since you read it" in refused["detail"]
+    assert second.headers["ETag"] == first.headers["ETag"]
+    stale_delete = client.delete(
+        "/api/v1/devices/camden-aq-0001", headers=bearer(token, **{"If-Match": old})
+    )
+    problem(stale_delete, 412)
+    assert register_state(web_settings) == state
+
+
+@pytest.mark.parametrize("if_match", [None, "", "*"])
+def test_a_change_without_the_devices_etag_is_428_and_changes_nothing(
+    client: FlaskClient, token: str, web_settings: Settings, if_match: str | None
+) -> None:
+    state = register_state(web_settings)
+    headers = bearer(token) if if_match is None else bearer(token, **{"If-Match": if_match})
+    patch = client.patch("/api/v1/devices/camden-aq-0001", json={"name": "X"}, headers=headers)
+    assert "If-Match" in problem(patch, 428)["detail"]
+    problem(client.delete("/api/v1/devices/camden-aq-0001", headers=headers), 428)
+    assert register_state(web_settings) == state
+
+
+def test_writes_to_another_organisations_devices_are_403_and_the_database_is_unchanged(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    theirs = etag_of(client, "hackney-aq-0001")
+    ours = etag_of(client, "camden-aq-0001")
+    state = register_state(web_settings)
+    refused = [
+        client.post(
+            "/api/v1/devices",
+            json=device_entry("hackney-aq-0002", organisation="hackney"),
+            headers=bearer(token),
+        ),
+        client.patch(
+            "/api/v1/devices/hackney-aq-0001",
+            json={"name": "Taken over"},
+            headers=bearer(token, **{"If-Match": theirs}),
+        ),
+        client.delete(
+            "/api/v1/devices/hackney-aq-0001", headers=bearer(token, **{"If-Match": theirs})
+        ),
+        # Moving one's own device to another organisation is a write to that organisation.
+        client.patch(
+            "/api/v1/devices/camden-aq-0001",
+            json={"organisation": "hackney"},
+            headers=bearer(token, **{"If-Match": ours}),
+        ),
+        client.post(
+            "/api/v1/devices/import?dry_run=false",
+            json=[device_entry("hackney-aq-0001", organisation="hackney", name="Taken over")],
+            headers=bearer(token),
+        ),
+    ]
+    for answer in refused:
+        assert "hackney" in problem(answer, 403)["detail"].lower()
+    assert register_state(web_settings) == state
+
+
+def test_an_unknown_device_is_a_404(client: FlaskClient, token: str) -> None:
+    headers = bearer(token, **{"If-Match": '"0"'})
+    problem(client.patch("/api/v1/devices/camden-aq-9999", json={}, headers=headers), 404)
+    problem(client.delete("/api/v1/devices/camden-aq-9999", headers=headers), 404)
+
+
+def test_each_kind_of_missing_or_ended_token_is_a_401_that_says_which(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    revoked = make_token(web_settings, name="old-gateway")
+    with db.connect(web_settings) as conn, conn.transaction():
+        (token_id,) = conn.execute("SELECT max(id) FROM api_tokens").fetchone() or (0,)
+        api_tokens.revoke(conn, token_id, Actor.command_line())
+        expired = make_token(web_settings, name="last-year")
+        conn.execute(
+            "UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE name = %s",
+            ("last-year",),
+        )
+    state = register_state(web_settings)
+    cases = {
+        None: "needs an API token",
+        "Basic YWRhOnB3": "must be 'Bearer <token>'",
+        "Bearer ": "must be 'Bearer <token>'",
+        "Bearer llt_not-a-token-the-register-issued": "not one the register issued",
+        f"Bearer {revoked}": "has been revoked",
+        f"Bearer {expired}": "has expired",
+    }
+    for header, says in cases.items():
+        headers = {} if header is None else {"Authorization": header}
+        answer = client.post(
+            "/api/v1/devices", json=device_entry("camden-aq-0009"), headers=headers
+        )
+        assert says in problem(answer, 401)["detail"], header
+        assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="lamplighter"')
+        if header is not None and header.startswith("Bearer llt_"):
+            assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
+    # A signed-in console session is no way into the API.
+    assert sign_in(client, engineer).status_code == 302
+    answer = client.post("/api/v1/devices", json=device_entry("camden-aq-0009"))
+    problem(answer, 401)
+    assert register_state(web_settings) == state
+
+
+def oversized() -> bytes:
+    return json.dumps(device_entry(description="x" * 300_000)).encode()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (b"name=x", "application/x-www-form-urlencoded", 415, "send the body as application/json"),
+        (b"", "", 415, "send the body as application/json"),
+        (b'{"name": "x",', "application/json", 400, "not valid JSON"),
+        (b"[1, 2]", "application/json", 400, "must be a JSON object of fields, not a list"),
+        (b'"text"', "application/json", 400, "not a string"),
+        (b'{"name": "a\\u0000b"}', "application/json", 400, "NUL character"),
+        (b'{"name": "\xff"}', "application/json", 400, "not UTF-8 text"),
+        (b'{"name": "\\ud800"}', "application/json", 400, "not valid JSON"),
+        (oversized(), "application/json", 413, "larger than 262,144 bytes"),
+    ],
+)
+def test_each_kind_of_bad_body_is_a_4xx_that_says_what_was_wrong(
+    client: FlaskClient, token: str, web_settings: Settings, case: tuple[bytes, str, int, str]
+) -> None:
+    body, content_type, status, says = case
+    state = register_state(web_settings)
+    answer = client.post(
+        "/api/v1/devices", data=body, content_type=content_type, headers=bearer(token)
+    )
+    assert says in problem(answer, status)["detail"]
+    assert register_state(web_settings) == state
+
+
+def test_a_refused_entry_names_each_bad_field_as_the_import_does(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    entry = device_entry("camden-aq-0002", latitude=95, metrics=[device_entry()["metrics"][0]])
+    entry["metrics"][0]["unit"] = "ugm3"
+    answer = client.post("/api/v1/devices", json=entry, headers=bearer(token))
+    errors = problem(answer, 422)["errors"]
+    assert [e["field"] for e in errors] == ["latitude", "metrics[0].unit"]
+    assert errors[1]["message"].startswith("'ugm3' is not a SenML unit; close matches: ug/m3")
+    patch = client.patch(
+        "/api/v1/devices/camden-aq-0001",
+        json={"purposes": [], "installed_on": "yesterday"},
+        headers=bearer(token, **{"If-Match": etag_of(client, "camden-aq-0001")}),
+    )
+    assert {e["field"] for e in problem(patch, 422)["errors"]} == {"purposes", "installed_on"}
+    rename = client.patch(
+        "/api/v1/devices/camden-aq-0001",
+        json={"public_id": "camden-aq-0077"},
+        headers=bearer(token, **{"If-Match": etag_of(client, "camden-aq-0001")}),
+    )
+    assert problem(rename, 422)["errors"][0]["field"] == "public_id"
+
+
+def a_file(fmt: str, entries: list[dict[str, Any]]) -> bytes:
+    return exports.document(fmt, [exports.ENCODERS[fmt](entry) for entry in entries])
+
+
+FILE_TYPES = {"csv": "text/csv", "json": "application/json", "geojson": "application/geo+json"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "geojson"])
+def test_a_dry_run_import_says_what_would_change_and_stores_nothing(
+    client: FlaskClient, token: str, web_settings: Settings, fmt: str
+) -> None:
+    entries = [
+        device_entry("camden-aq-0001", name="Renamed by the file"),
+        device_entry("camden-aq-0002"),
+    ]
+    state = register_state(web_settings)
+    answer = client.post(
+        "/api/v1/devices/import",
+        data=a_file(fmt, entries),
+        content_type=FILE_TYPES[fmt],
+        headers=bearer(token),
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json() == {
+        "dry_run": True,
+        "created": ["camden-aq-0002"],
+        "changed": ["camden-aq-0001"],
+        "unchanged": [],
+    }
+    assert register_state(web_settings) == state
+
+
+def test_an_import_reports_every_problem_by_place_and_field_and_stores_all_or_nothing(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    bad = device_entry("camden-aq-0003", latitude=95)
+    bad["metrics"][1]["unit"] = "ugm3"
+    state = register_state(web_settings)
+    answer = client.post(
+        "/api/v1/devices/import?dry_run=false",
+        data=a_file("csv", [device_entry("camden-aq-0002"), bad]),
+        content_type="text/csv",
+        headers=bearer(token),
+    )
+    errors = problem(answer, 422)["errors"]
+    assert [(e["place"], e["field"]) for e in errors] == [
+        ("line 4", "latitude"),
+        ("line 5", "metric_unit"),
+    ]
+    assert register_state(web_settings) == state
+    not_objects = client.post(
+        "/api/v1/devices/import", json=[1, device_entry("camden-aq-0002")], headers=bearer(token)
+    )
+    assert problem(not_objects, 422)["errors"] == [
+        {"place": "device 1", "field": "entry", "message": "must be an object of fields"}
+    ]
+    unreadable = client.post(
+        "/api/v1/devices/import",
+        data=b'{"type": "Feature"}',
+        content_type="application/geo+json",
+        headers=bearer(token),
+    )
+    assert "expected a GeoJSON FeatureCollection" in problem(unreadable, 400)["detail"]
+    stored = client.post(
+        "/api/v1/devices/import?dry_run=false",
+        data=a_file("json", [device_entry("camden-aq-0002")]),
+        content_type="application/json",
+        headers=bearer(token),
+    )
+    assert stored.get_json()["dry_run"] is False
+    assert stored.get_json()["created"] == ["camden-aq-0002"]
+    assert audit_events(web_settings, "camden-aq-0002") == [
+        ("create", ACTOR, organisation_id(web_settings, "camden"))
+    ]
+
+
+def test_a_token_records_when_it_was_last_used_at_most_once_a_minute(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    def last_used() -> datetime | None:
+        with db.connect(web_settings) as conn:
+            row = conn.execute("SELECT last_used_at FROM api_tokens").fetchone()
+        assert row is not None
+        return row[0]
+
+    assert last_used() is None
+    headers = bearer(token, **{"If-Match": '"stale"'})
+    client.delete("/api/v1/devices/camden-aq-0001", headers=headers)
+    first = last_used()
+    assert first is not None and datetime.now(UTC) - first < timedelta(seconds=30)
+    client.delete("/api/v1/devices/camden-aq-0001", headers=headers)
+    assert last_used() == first
+    with db.connect(web_settings) as conn:
+        conn.execute("UPDATE api_tokens SET last_used_at = now() - interval '2 minutes'")
+        conn.commit()
+    client.delete("/api/v1/devices/camden-aq-0001", headers=headers)
+    latest = last_used()
+    assert latest is not None and latest > first
