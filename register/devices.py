@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import orjson
@@ -68,6 +68,12 @@ def get_device(conn: Conn, public_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return dumped(row, queries.list_declared_metrics(conn, [row["id"]]))
+
+
+def withdrawn_retention(conn: Conn, public_id: str) -> dict[str, timedelta]:
+    """The retention each of the device's withdrawn metrics last declared, by key: what its
+    stored readings are kept for (empty for an unknown device)."""
+    return queries.list_withdrawn_retention(conn, public_id)
 
 
 def list_devices(conn: Conn) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ TEXT_FIELDS = {
     "latitude": ("Latitude", "WGS84 degrees, between -90 and 90, e.g. 51.539."),
     "longitude": ("Longitude", "WGS84 degrees, between -180 and 180, e.g. -0.1426."),
     "installed_on": ("Installed on", ""),
-    "decommissioned_on": ("Decommissioned on", "Only for a decommissioned device."),
+    "decommissioned_on": ("Decommissioned on", ""),
     "dpia_url": (
         "Data protection impact assessment (link)",
         "Required when it collects personal data.",
@@ -41,6 +41,9 @@ TEXT_FIELDS = {
         INTERVAL_HELP[0].upper() + INTERVAL_HELP[1:] + ".",
     ),
 }
+# Decommissioning has its own page, which says what it means: the form offers the other
+# statuses (all of them only to show a decommissioned device's archived entry).
+STATUSES_ON_FORM = {s: STATUS_TEXT[s] for s in ("planned", "active", "suspended")}
 CHOICE_FIELDS = {
     "status": ("Status", {s: STATUS_TEXT[s] for s in STATUSES}),
     "legal_basis": (
@@ -185,6 +188,21 @@ class DeviceForm:
             for n in numbers
         ]
         return cls(values, rows or [MetricRow()])
+
+    def decommissions(self, entry: dict[str, Any] | None) -> FieldError | None:
+        """The error for a form that would decommission the device (a status this form does not
+        offer): that is done on the device's decommission page, which says what it means."""
+        if self.values["status"] != "decommissioned" or (
+            entry is not None and entry["status"] == "decommissioned"
+        ):
+            return None
+        if entry is None:
+            return FieldError("status", "a new device cannot start decommissioned")
+        return FieldError(
+            "status",
+            "a device is decommissioned on its own page, which says what that means: use "
+            "'Decommission this device' below the form",
+        )
 
     def with_another_row(self) -> DeviceForm:
         return DeviceForm(self.values, [*self.rows, MetricRow()])

@@ -35,7 +35,7 @@ def shown(payload: bytes, full_size: int) -> ShownPayload:
     if len(text) > SHOWN_CHARACTERS:
         notes.append(f"Cut: the first {SHOWN_CHARACTERS:,} of {len(text):,} characters are shown.")
         text = text[:SHOWN_CHARACTERS]
-    return ShownPayload(_visible(text), False, " ".join(notes))
+    return ShownPayload(visible(text), False, " ".join(notes))
 
 
 def _utf8(payload: bytes, *, cut_short: bool) -> str | None:
@@ -49,7 +49,7 @@ def _utf8(payload: bytes, *, cut_short: bool) -> str | None:
     return None
 
 
-def _visible(text: str) -> str:
+def visible(text: str) -> str:
     """Control characters (other than new lines and tabs) written as \\xNN, so none is hidden
     or acts on the page."""
     return "".join(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from psycopg import Cursor
@@ -153,6 +154,16 @@ def list_declared_metrics(
             f" WHERE {where} ORDER BY device_id, id",
             () if device_ids is None else (list(device_ids),),
         ).fetchall()
+
+
+def list_withdrawn_retention(conn: Conn, public_id: str) -> dict[str, timedelta]:
+    """The retention each withdrawn metric of a device last declared, by key."""
+    rows = conn.execute(
+        "SELECT m.key, m.retention FROM device_metrics m JOIN devices d ON d.id = m.device_id"
+        " WHERE d.public_id = %s AND m.withdrawn_at IS NOT NULL",
+        (public_id,),
+    ).fetchall()
+    return {key: retention for key, retention in rows}
 
 
 def insert_device(conn: Conn, organisation_id: int, values: dict[str, Any]) -> int:

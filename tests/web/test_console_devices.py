@@ -325,6 +325,95 @@ def test_shortening_a_retention_asks_first_and_says_what_will_be_deleted(
     assert entry is not None and entry["metrics"][1]["retention"] == "P30D"
 
 
+def test_suspending_an_active_device_asks_first_as_its_messages_will_be_refused(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    sign_in(client, engineer)
+    form = edit_form(client)
+    assert form["status"] == "active"
+    before = snapshot(web_settings)
+    asked = post_form(
+        client, "/console/devices/camden-aq-0001/edit", {**form, "status": "suspended"}
+    )
+    page = text_of(asked)
+    assert asked.status_code == 200
+    assert (
+        "Its status changes from active to suspended: from then on the ingester refuses every "
+        "message from this device and keeps it in quarantine" in page
+    )
+    assert snapshot(web_settings) == before
+    done = post_form(
+        client,
+        "/console/devices/camden-aq-0001/edit",
+        {**confirmation_fields(page), "confirmed": "yes"},
+    )
+    assert done.status_code == 302
+    entry = stored(web_settings, "camden-aq-0001")
+    assert entry is not None and entry["status"] == "suspended"
+
+
+def test_declaring_a_withdrawn_metric_again_with_a_shorter_retention_asks_first(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    """Its stored readings follow the new retention, so the form says they will be deleted."""
+    with db.connect(web_settings) as conn, conn.transaction():
+        entry = devices.get_device(conn, "camden-aq-0001") or {}
+        entry["metrics"] = [m for m in entry["metrics"] if m["key"] != "pm2_5"]
+        devices.update_device(conn, "camden-aq-0001", entry, ADMIN)
+    sign_in(client, engineer)
+    form = edit_form(client)
+    form.update(
+        {
+            "metrics-1-key": "pm2_5",
+            "metrics-1-label": "PM2.5",
+            "metrics-1-unit": "ug/m3",
+            "metrics-1-retention": "7 days",
+        }
+    )
+    before = snapshot(web_settings)
+    asked = post_form(client, "/console/devices/camden-aq-0001/edit", form)
+    page = text_of(asked)
+    assert asked.status_code == 200
+    assert (
+        "Readings of pm2_5 older than 1 week will be deleted at the next retention run "
+        "(it runs every 15 minutes); pm2_5 was withdrawn earlier, and its stored readings were "
+        "kept for 1 year" in page
+    )
+    assert snapshot(web_settings) == before
+    # With the retention it had, nothing is deleted, and nothing is asked.
+    same = post_form(
+        client, "/console/devices/camden-aq-0001/edit", {**form, "metrics-1-retention": "1 year"}
+    )
+    assert same.status_code == 302
+    saved = stored(web_settings, "camden-aq-0001")
+    assert saved is not None and [m["key"] for m in saved["metrics"]] == ["no2", "pm2_5"]
+
+
+def test_the_form_does_not_decommission_a_device_its_own_page_does(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    sign_in(client, engineer)
+    form = edit_form(client)
+    page = client.get("/console/devices/camden-aq-0001/edit").get_data(as_text=True)
+    status = re.search(r'<select id="status".*?</select>', page, re.S)
+    assert status is not None and 'value="decommissioned"' not in status[0]
+    assert 'name="decommissioned_on"' not in page
+    before = snapshot(web_settings)
+    crafted = {**form, "status": "decommissioned", "decommissioned_on": "2026-11-01"}
+    refused = post_form(client, "/console/devices/camden-aq-0001/edit", crafted)
+    assert refused.status_code == 400
+    assert "a device is decommissioned on its own page" in text_of(refused)
+    assert 'id="status-error"' in refused.get_data(as_text=True)
+    new = post_form(
+        client,
+        "/console/devices/new",
+        new_device(status="decommissioned", decommissioned_on="2026-11-01"),
+    )
+    assert new.status_code == 400
+    assert "a new device cannot start decommissioned" in text_of(new)
+    assert snapshot(web_settings) == before
+
+
 def test_a_form_opened_before_someone_elses_change_saves_nothing(
     client: FlaskClient, engineer: str, web_settings: Settings
 ) -> None:

@@ -108,6 +108,12 @@ def test_the_preview_shows_what_is_created_changed_and_unchanged_and_stores_noth
     assert "name Air quality monitor Kerbside air monitor" in text  # field, before, after
     assert "metric no2: retention P30D P7D" in text
     assert "Unchanged devices (1) camden-aq-0003" in text
+    # The shorter retention is said in words, as the device form says it before saving.
+    assert "What it will do to data already collected camden-aq-0001" in text
+    assert (
+        "Readings of no2 older than 1 week will be deleted at the next retention run (it runs "
+        "every 15 minutes); until now they were kept for 30 days." in text
+    )
     assert register_state(web_settings) == before
 
 

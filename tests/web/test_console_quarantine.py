@@ -117,6 +117,24 @@ def test_refused_messages_are_grouped_by_device_and_reason_with_the_latest_paylo
     assert "STRANGER-PAYLOAD" not in page and "does not know" not in page
 
 
+def test_a_topic_with_control_or_direction_characters_is_shown_with_them_written_out(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    """A topic is what the sender chose: a right-to-left override in it would reorder what
+    follows it on the page, so it is written out like a payload's control characters."""
+    refuse(
+        web_settings,
+        "camden-aq-0001",
+        "unit_mismatch",
+        b"{}",
+        topic="lamplighter/camden/camden-aq-0001/\u202eup\x07",
+    )
+    sign_in(client, engineer)
+    page = client.get("/console/quarantine").get_data(as_text=True)
+    assert "\u202e" not in page and "\x07" not in page
+    assert "camden-aq-0001/\\x202eup\\x07" in page
+
+
 def test_the_filters_narrow_to_a_device_a_reason_and_a_number_of_days(
     client: FlaskClient, engineer: str, refused: Settings
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from flask import abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from register import devices, periods
+from register import audit, devices, periods
 from register.audit import NotAllowed
 from register.platform.config import Settings
 from register.validation import FieldError, InvalidEntry
@@ -66,6 +66,9 @@ def device_create() -> Page:
     _refuse_other_organisation()
     if ADD_METRIC in request.form:
         return _form_page(form.with_another_row(), None)
+    refused = form.decommissions(None)
+    if refused is not None:
+        return _form_page(form, None, errors=[refused], status=400)
     try:
         with database.connection() as conn, conn.transaction():
             result = devices.create_device(conn, form.entry(user.organisation), user.actor())
@@ -94,13 +97,18 @@ def device_save(public_id: str) -> Page:
     if ADD_METRIC in request.form or GO_BACK in request.form:
         shown = form.with_another_row() if ADD_METRIC in request.form else form
         return _form_page(shown, entry, version=version)
-    if version != devices.version_of(entry):
-        return _form_page(form, entry, version=version, stale=True, status=409)
+    cannot = _cannot_save(form, entry, version)
+    if cannot is not None:
+        return cannot
     raw = form.entry(user.organisation, public_id)
     try:
         with database.connection() as conn, conn.transaction():
             data = devices.validate(conn, raw)
-            consequences = needing_confirmation(entry, data, _retention_interval())
+            consequences = needing_confirmation(
+                audit.diff(entry, devices.SCHEMA.dump(data)),
+                _retention_interval(),
+                devices.withdrawn_retention(conn, public_id),
+            )
             if consequences and CONFIRMED not in request.form:
                 return _confirmation_page(entry, consequences)
             result = devices.update_device(
@@ -146,6 +154,17 @@ def device_decommission_post(public_id: str) -> Page:
     except NotAllowed as error:
         abort(403, description=str(error))
     return _saved(public_id, "unchanged" if result.action == "unchanged" else "decommissioned")
+
+
+def _cannot_save(form: DeviceForm, entry: dict[str, Any], version: str) -> Page | None:
+    """The form again when it cannot be saved as it is: opened at an older version of the
+    device (409), or setting a status that only the decommission page sets (400)."""
+    if version != devices.version_of(entry):
+        return _form_page(form, entry, version=version, stale=True, status=409)
+    refused = form.decommissions(entry)
+    if refused is not None:
+        return _form_page(form, entry, version=version, errors=[refused], status=400)
+    return None
 
 
 def _own_device(public_id: str) -> dict[str, Any]:

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import timedelta
+from typing import Any
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from register import imports
+from register import devices, imports
 from register.imports import ImportReport
+from register.platform.config import Settings
+from register.queries import Conn
 from web import change_text, database, signed_in
+from web.device_consequences import needing_confirmation
 from web.views import errors
 from web.views.console import blueprint
 
@@ -154,6 +159,18 @@ def _upload_page(errors: dict[str, str], chosen: str) -> str:
     )
 
 
+def _withdrawn_if_declared_again(
+    conn: Conn, public_id: str, changes: dict[str, Any]
+) -> dict[str, timedelta]:
+    """The device's withdrawn metrics' retention, read only when the file declares a metric
+    anew (which may be one withdrawn earlier)."""
+    added = any(
+        name.count(".") == 1 and name.startswith("metrics.") and change["before"] is None
+        for name, change in changes.items()
+    )
+    return devices.withdrawn_retention(conn, public_id) if added else {}
+
+
 def _preview(report: ImportReport, name: str, text: str, fmt: str) -> tuple[str, int]:
     """The preview page, and its status: 403 when an entry writes to another organisation,
     422 for any other problem, 409 when a commit found the register changed, else 200."""
@@ -167,12 +184,27 @@ def _preview(report: ImportReport, name: str, text: str, fmt: str) -> tuple[str,
     changes = {
         public_id: change_text.readable(report.changes[public_id]) for public_id in report.updated
     }
+    settings: Settings = current_app.config["LAMPLIGHTER_SETTINGS"]
+    interval = timedelta(seconds=settings.jobs.retention_interval)
+    with database.connection() as conn:
+        consequences = {
+            public_id: said
+            for public_id in report.updated
+            if (
+                said := needing_confirmation(
+                    report.changes[public_id],
+                    interval,
+                    _withdrawn_if_declared_again(conn, public_id, report.changes[public_id]),
+                )
+            )
+        }
     page = render_template(
         "console/import_preview.html",
         report=report,
         name=name,
         fmt=fmt,
         changes=changes,
+        consequences=consequences,
         created={
             public_id: change_text.readable(report.changes.get(public_id, {}))
             for public_id in report.created
