@@ -300,29 +300,42 @@ def test_withdrawing_a_metric_asks_first_and_saves_exactly_what_was_confirmed(
     assert withdrawn == (True,)
 
 
-def test_shortening_a_retention_asks_first_and_says_what_will_be_deleted(
-    client: FlaskClient, engineer: str, web_settings: Settings
-) -> None:
-    sign_in(client, engineer)
-    form = edit_form(client)
-    form["metrics-1-retention"] = "30 days"
-    before = snapshot(web_settings)
+def asked_then_confirmed(
+    client: FlaskClient, settings: Settings, form: dict[str, Any], said: str
+) -> dict[str, Any]:
+    """Save the edit form: the confirmation page must say `said` and change nothing; confirming
+    must save. The device's entry as saved."""
+    before = snapshot(settings)
     asked = post_form(client, "/console/devices/camden-aq-0001/edit", form)
     page = text_of(asked)
     assert asked.status_code == 200
-    assert (
-        "Readings of pm2_5 older than 30 days will be deleted at the next retention run "
-        "(it runs every 15 minutes); until now they were kept for 1 year." in page
-    )
-    assert snapshot(web_settings) == before
+    assert said in page
+    assert snapshot(settings) == before
     done = post_form(
         client,
         "/console/devices/camden-aq-0001/edit",
         {**confirmation_fields(page), "confirmed": "yes"},
     )
     assert done.status_code == 302
-    entry = stored(web_settings, "camden-aq-0001")
-    assert entry is not None and entry["metrics"][1]["retention"] == "P30D"
+    entry = stored(settings, "camden-aq-0001")
+    assert entry is not None
+    return entry
+
+
+def test_shortening_a_retention_asks_first_and_says_what_will_be_deleted(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    sign_in(client, engineer)
+    form = edit_form(client)
+    form["metrics-1-retention"] = "30 days"
+    entry = asked_then_confirmed(
+        client,
+        web_settings,
+        form,
+        "Readings of pm2_5 older than 30 days will be deleted at the next retention run "
+        "(it runs every 15 minutes); until now they were kept for 1 year.",
+    )
+    assert entry["metrics"][1]["retention"] == "P30D"
 
 
 def test_suspending_an_active_device_asks_first_as_its_messages_will_be_refused(
@@ -331,25 +344,14 @@ def test_suspending_an_active_device_asks_first_as_its_messages_will_be_refused(
     sign_in(client, engineer)
     form = edit_form(client)
     assert form["status"] == "active"
-    before = snapshot(web_settings)
-    asked = post_form(
-        client, "/console/devices/camden-aq-0001/edit", {**form, "status": "suspended"}
-    )
-    page = text_of(asked)
-    assert asked.status_code == 200
-    assert (
-        "Its status changes from active to suspended: from then on the ingester refuses every "
-        "message from this device and keeps it in quarantine" in page
-    )
-    assert snapshot(web_settings) == before
-    done = post_form(
+    entry = asked_then_confirmed(
         client,
-        "/console/devices/camden-aq-0001/edit",
-        {**confirmation_fields(page), "confirmed": "yes"},
+        web_settings,
+        {**form, "status": "suspended"},
+        "Its status changes from active to suspended: from then on the ingester refuses every "
+        "message from this device and keeps it in quarantine",
     )
-    assert done.status_code == 302
-    entry = stored(web_settings, "camden-aq-0001")
-    assert entry is not None and entry["status"] == "suspended"
+    assert entry["status"] == "suspended"
 
 
 def test_declaring_a_withdrawn_metric_again_with_a_shorter_retention_asks_first(

@@ -95,9 +95,7 @@ def _groups(conn: Conn, organisation_id: int | None, scope: dict[str, Any]) -> l
         shown = payload_text.shown(bytes(sample["payload"]), sample["payload_size"])
         # The topic and the ingester's message quote what was sent, so they are shown safely too.
         said = {name: payload_text.visible(sample[name]) for name in ("topic", "message")}
-        samples[(sample["device_id"], sample["reason"])].append(
-            {**sample, **said, "shown": shown}
-        )
+        samples[(sample["device_id"], sample["reason"])].append({**sample, **said, "shown": shown})
     return [
         {
             **group,
