@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 
-from register.accounts import logins, sessions, users
+from register.accounts import logins, passwords, sessions, users
 from register.audit import Actor, NotAllowed
 from register.jobs.history import prune_history
 from register.platform.config import Settings
@@ -226,3 +227,25 @@ def test_variants_of_an_address_count_as_one_account_and_one_address_has_its_own
         sign_in(camden, "someone@camden.gov.uk", "x" * 12, "203.0.113.9", 3)
     with camden.transaction(), pytest.raises(logins.Refused, match="do not match"):
         sign_in(camden, "someone@camden.gov.uk", "x" * 12, "203.0.113.9", 0)  # limit off
+
+
+def test_a_hash_made_with_older_parameters_is_replaced_at_the_next_sign_in(
+    conn: Conn, camden: Conn
+) -> None:
+    """argon2-cffi's parameters grow over the years: a password hashed with weaker ones is
+    hashed again, with today's, the next time it is given right."""
+    add_engineer(conn)
+    weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+    conn.execute(
+        "UPDATE users SET password_hash = %s WHERE email = 'ada@camden.gov.uk'",
+        (weaker.hash(PASSWORD),),
+    )
+    with pytest.raises(logins.Refused):
+        sign_in(conn, "ada@camden.gov.uk", "not the password", "192.0.2.1")
+    row = conn.execute("SELECT password_hash FROM users").fetchone()
+    assert row is not None and ",t=1," in row[0]  # a wrong password changes nothing
+    sign_in(conn, "ada@camden.gov.uk", PASSWORD, "192.0.2.1")
+    row = conn.execute("SELECT password_hash FROM users").fetchone()
+    assert row is not None and row[0].startswith("$argon2id$")
+    assert not passwords.needs_rehash(row[0]) and ",t=1," not in row[0]
+    assert sign_in(conn, "ada@camden.gov.uk", PASSWORD, "192.0.2.1").email == "ada@camden.gov.uk"
