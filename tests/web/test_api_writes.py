@@ -226,6 +226,17 @@ def test_writes_to_another_organisations_devices_are_403_and_the_database_is_unc
     ]
     for answer in refused:
         assert "hackney" in problem(answer, 403)["detail"].lower()
+    # An entry naming Camden but Hackney's device takes that device over: a 403 too, dry run
+    # or not, naming the entry's place and field.
+    takeover = [device_entry("hackney-aq-0001", organisation="camden", name="Taken over")]
+    for dry_run in ("true", "false"):
+        answer = client.post(
+            f"/api/v1/devices/import?dry_run={dry_run}", json=takeover, headers=bearer(token)
+        )
+        body = problem(answer, 403)
+        assert "camden's devices" in body["detail"]
+        assert [(e["place"], e["field"]) for e in body["errors"]] == [("device 1", "public_id")]
+        assert "belongs to another organisation (hackney)" in body["errors"][0]["message"]
     assert register_state(web_settings) == state
 
 
