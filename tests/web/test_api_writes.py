@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -22,6 +23,7 @@ from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import device_entry
 from tests.web.console_client import sign_in
+from web.signed_in import SESSION_COOKIE
 
 ACTOR = "API token 'gateway-sync' of camden"
 
@@ -333,10 +335,25 @@ def test_each_kind_of_missing_or_ended_token_is_a_401_that_says_which(
         assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="lamplighter"')
         if header is not None and header.startswith("Bearer llt_"):
             assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
-    # A signed-in console session is no way into the API.
+    assert register_state(web_settings) == state
+
+
+def test_a_signed_in_console_sessions_cookie_is_no_way_into_the_api(
+    app: Flask, client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    """The session cookie's path is /console, so a browser never sends it to the API; sent
+    anyway, by hand, it still opens nothing there."""
     assert sign_in(client, engineer).status_code == 302
-    answer = client.post("/api/v1/devices", json=device_entry("camden-aq-0009"))
-    problem(answer, 401)
+    session = client.get_cookie(SESSION_COOKIE, path="/console")
+    assert session is not None
+    # A client without a cookie jar sends the Cookie header exactly as given (one with a jar
+    # replaces it by the jar's cookies for the path, which for /api are none).
+    by_hand = app.test_client(use_cookies=False)
+    cookie = {"Cookie": f"{SESSION_COOKIE}={session.value}"}
+    assert by_hand.get("/console/", headers=cookie).status_code == 200  # an open session
+    state = register_state(web_settings)
+    answer = by_hand.post("/api/v1/devices", json=device_entry("camden-aq-0009"), headers=cookie)
+    assert "needs an API token" in problem(answer, 401)["detail"]
     assert register_state(web_settings) == state
 
 
