@@ -4,7 +4,8 @@ It answers the questions a resident asks of a sensor on a lamp post: what is it,
 here, what does it collect, how long is that kept, who is responsible, and whether the system
 does what the register says (compliance, from the figures the compliance job stores: data
 refused, oldest reading against retention).
-`find_card` and `find_history` are what the device's pages and API v1 ask for: a 404 when the
+`find_card` and `find_history` are what the device's pages and API v1 ask for, and
+`find_card_and_version` the card with its entry's version, for API v1's ETag: a 404 when the
 register has no such device.
 """
 
@@ -15,8 +16,9 @@ from typing import Any, NoReturn
 
 from flask import abort
 
-from register import audit, periods, vocab
+from register import audit, devices, periods, vocab
 from register.devices import dumped
+from register.platform import db
 from register.queries import Conn
 from register.queries import registry as register_queries
 from web import compliance, database, queries, reporting
@@ -136,6 +138,21 @@ def find_card(public_id: str) -> dict[str, Any]:
     if card is None:
         _no_such_device(public_id)
     return card
+
+
+def find_card_and_version(public_id: str) -> tuple[dict[str, Any], str]:
+    """The device's card and the version (`register.devices.version_of`) of the register entry
+    it was built from, the API's ETag; a 404 when the register has no such device.
+
+    Both are read in one snapshot (REPEATABLE READ), so they always agree: a change committed
+    while the card is built is in neither, and a write based on this version is refused (412)
+    instead of dropping that change."""
+    with database.connection() as conn, db.snapshot(conn, read_only=True):
+        card = build(conn, public_id)
+        entry = devices.get_device(conn, public_id)
+    if card is None or entry is None:
+        _no_such_device(public_id)
+    return card, devices.version_of(entry)
 
 
 def find_history(public_id: str) -> list[dict[str, Any]]:

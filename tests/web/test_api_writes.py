@@ -5,21 +5,25 @@ import that checks a file without storing it."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from register import exports
+from register import devices, exports
 from register.accounts import api_tokens
 from register.audit import Actor
 from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import device_entry
 from tests.web.console_client import sign_in
+from web.signed_in import SESSION_COOKIE
 
 ACTOR = "API token 'gateway-sync' of camden"
 
@@ -80,6 +84,11 @@ def etag_of(client: FlaskClient, public_id: str) -> str:
     return etag
 
 
+def version_in(answer: TestResponse) -> str:
+    """The ETag of the register entry a write's answer holds."""
+    return f'"{devices.version_of(answer.get_json())}"'
+
+
 def problem(answer: TestResponse, status: int) -> dict[str, Any]:
     assert answer.status_code == status, answer.get_data(as_text=True)
     assert answer.mimetype == "application/problem+json"
@@ -100,7 +109,7 @@ def test_a_token_registers_a_device_with_its_address_etag_audit_event_and_notifi
     assert answer.headers["Location"] == "/api/v1/devices/camden-aq-0002"
     assert answer.get_json()["name"] == "Kerbside monitor"
     assert answer.get_json()["metrics"][0]["retention"] == "P30D"
-    assert answer.headers["ETag"] == etag_of(client, "camden-aq-0002")
+    assert answer.headers["ETag"] == version_in(answer) == etag_of(client, "camden-aq-0002")
     assert heard and heard[0]["table"] in ("devices", "device_metrics")
     assert audit_events(web_settings, "camden-aq-0002") == [
         ("create", ACTOR, organisation_id(web_settings, "camden"))
@@ -127,7 +136,8 @@ def test_a_patch_merges_the_fields_given_and_metrics_replace_the_list(
     assert changed["name"] == "Renamed monitor"
     assert changed["place"] == device_entry()["place"]
     assert [m["key"] for m in changed["metrics"]] == ["no2"]
-    assert answer.headers["ETag"] == etag_of(client, "camden-aq-0001") != before
+    assert answer.headers["ETag"] == version_in(answer) == etag_of(client, "camden-aq-0001")
+    assert answer.headers["ETag"] != before
     assert audit_events(web_settings, "camden-aq-0001")[-1] == (
         "update",
         ACTOR,
@@ -145,6 +155,7 @@ def test_delete_decommissions_on_the_day_given_and_keeps_the_device(
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert answer.get_json()["status"] == "decommissioned"
     assert answer.get_json()["decommissioned_on"] == "2026-11-20"
+    assert answer.headers["ETag"] == version_in(answer) == etag_of(client, "camden-aq-0001")
     assert client.get("/api/v1/devices/camden-aq-0001").get_json()["status"] == "decommissioned"
     assert audit_events(web_settings, "camden-aq-0001")[-1][:2] == ("decommission", ACTOR)
     bad_day = client.delete(
@@ -152,6 +163,54 @@ def test_delete_decommissions_on_the_day_given_and_keeps_the_device(
         headers=bearer(token, **{"If-Match": etag_of(client, "camden-aq-0001")}),
     )
     assert "on: must be a date, YYYY-MM-DD" in problem(bad_day, 400)["detail"]
+
+
+def lock_waits(settings: Settings) -> int:
+    """How many of the database's statements are waiting for a lock."""
+    with db.connect(settings) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_devices_etag_is_the_version_of_the_entry_its_body_shows_despite_a_change_meanwhile(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    """A change committed while the device's card is being built (after its entry was read, before
+    its history is) must not give the old body the new version's ETag: a PATCH based on that
+    body would then silently drop the change. The audit log is locked so that the read stops at
+    the history while the change is committed."""
+    before = etag_of(client, "camden-aq-0001")
+    answers: list[TestResponse] = []
+    with db.connect(web_settings) as conn, conn.transaction():
+        conn.execute("LOCK TABLE audit_events IN ACCESS EXCLUSIVE MODE")
+        reader = threading.Thread(
+            target=lambda: answers.append(client.get("/api/v1/devices/camden-aq-0001"))
+        )
+        reader.start()
+        deadline = time.monotonic() + 5
+        while lock_waits(web_settings) == 0:
+            assert time.monotonic() < deadline, "the read never reached the locked audit log"
+            time.sleep(0.02)
+        entry = devices.get_device(conn, "camden-aq-0001")
+        assert entry is not None
+        changed = {**entry, "name": "Changed meanwhile"}
+        devices.update_device(conn, "camden-aq-0001", changed, Actor.command_line())
+    reader.join(timeout=10)
+    assert answers and answers[0].status_code == 200, answers
+    shown = answers[0]
+    assert shown.get_json()["name"] == entry["name"]
+    assert shown.headers["ETag"] == before == f'"{devices.version_of(entry)}"'
+    # So a change based on what was shown is refused, not stored over the one made meanwhile.
+    answer = client.patch(
+        "/api/v1/devices/camden-aq-0001",
+        json={"description": "Based on the old body"},
+        headers=bearer(token, **{"If-Match": shown.headers["ETag"]}),
+    )
+    problem(answer, 412)
+    assert client.get("/api/v1/devices/camden-aq-0001").get_json()["name"] == "Changed meanwhile"
 
 
 def test_a_change_based_on_an_old_version_is_412_and_changes_nothing(
@@ -226,6 +285,17 @@ def test_writes_to_another_organisations_devices_are_403_and_the_database_is_unc
     ]
     for answer in refused:
         assert "hackney" in problem(answer, 403)["detail"].lower()
+    # An entry naming Camden but Hackney's device takes that device over: a 403 too, dry run
+    # or not, naming the entry's place and field.
+    takeover = [device_entry("hackney-aq-0001", organisation="camden", name="Taken over")]
+    for dry_run in ("true", "false"):
+        answer = client.post(
+            f"/api/v1/devices/import?dry_run={dry_run}", json=takeover, headers=bearer(token)
+        )
+        body = problem(answer, 403)
+        assert "camden's devices" in body["detail"]
+        assert [(e["place"], e["field"]) for e in body["errors"]] == [("device 1", "public_id")]
+        assert "belongs to another organisation (hackney)" in body["errors"][0]["message"]
     assert register_state(web_settings) == state
 
 
@@ -265,10 +335,25 @@ def test_each_kind_of_missing_or_ended_token_is_a_401_that_says_which(
         assert answer.headers["WWW-Authenticate"].startswith('Bearer realm="lamplighter"')
         if header is not None and header.startswith("Bearer llt_"):
             assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
-    # A signed-in console session is no way into the API.
+    assert register_state(web_settings) == state
+
+
+def test_a_signed_in_console_sessions_cookie_is_no_way_into_the_api(
+    app: Flask, client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    """The session cookie's path is /console, so a browser never sends it to the API; sent
+    anyway, by hand, it still opens nothing there."""
     assert sign_in(client, engineer).status_code == 302
-    answer = client.post("/api/v1/devices", json=device_entry("camden-aq-0009"))
-    problem(answer, 401)
+    session = client.get_cookie(SESSION_COOKIE, path="/console")
+    assert session is not None
+    # A client without a cookie jar sends the Cookie header exactly as given (one with a jar
+    # replaces it by the jar's cookies for the path, which for /api are none).
+    by_hand = app.test_client(use_cookies=False)
+    cookie = {"Cookie": f"{SESSION_COOKIE}={session.value}"}
+    assert by_hand.get("/console/", headers=cookie).status_code == 200  # an open session
+    state = register_state(web_settings)
+    answer = by_hand.post("/api/v1/devices", json=device_entry("camden-aq-0009"), headers=cookie)
+    assert "needs an API token" in problem(answer, 401)["detail"]
     assert register_state(web_settings) == state
 
 

@@ -37,7 +37,10 @@ ERROR_TEXT = {
 WRITE_ERROR_TEXT = {
     400: "A parameter or the body is wrong (not JSON, not an object, a NUL character).",
     401: "No API token, or one that is unknown, revoked or expired; `detail` says which.",
-    403: "The device or entry belongs to another organisation than the token's.",
+    403: (
+        "The device or entry belongs to another organisation than the token's; an import's "
+        "`errors` name each such entry."
+    ),
     404: "There is no such device in the register.",
     412: "The device changed since the version in If-Match; read it again.",
     413: "The body is larger than this operation takes.",

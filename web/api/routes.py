@@ -14,13 +14,13 @@ from flask import Blueprint, abort, jsonify, request
 from marshmallow import Schema
 from werkzeug.wrappers import Response
 
-from register import devices, validation, vocab
+from register import validation, vocab
 from register.queries import Conn
 from register.validation import InvalidEntry
 from web import database, device_filters, device_list, open_readings, organisation_summary, queries
 from web.api import openapi, schemas
 from web.api.openapi import Operation, documented
-from web.device_card import find_card, find_history
+from web.device_card import find_card_and_version, find_history
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 PREFIX = "/api/v1"
@@ -99,19 +99,17 @@ def list_devices() -> Response:
 )
 def get_device(public_id: str) -> Response:
     _no_arguments()
-    card = find_card(public_id)
+    # The card and its entry's version come from one snapshot, so the ETag (which a write
+    # names in If-Match) is the version of exactly the entry shown. The answer also holds live
+    # figures that change without it, so it is no key for If-None-Match.
+    card, version = find_card_and_version(public_id)
     card["links"] = {
         "page": card["url"],
         "history": f"{PREFIX}/devices/{public_id}/history",
         "readings": f"{PREFIX}/devices/{public_id}/readings",
     }
     response = _answer(schemas.Device, card)
-    # The version of the register entry, which a write names in If-Match. The answer also
-    # holds live figures that change without it, so it is no key for If-None-Match.
-    with database.connection() as conn:
-        entry = devices.get_device(conn, public_id)
-    if entry is not None:
-        response.headers["ETag"] = f'"{devices.version_of(entry)}"'
+    response.headers["ETag"] = f'"{version}"'
     return response
 
 

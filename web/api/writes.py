@@ -226,7 +226,9 @@ def _import_problem(text: str) -> dict[str, Any]:
             "Content-Type, in the shapes the register's exports have), and say which devices "
             "it would create, change or leave unchanged; or every problem, by its line, device "
             "or feature and its field. With `dry_run=false` the file is imported: every entry "
-            "is stored, or none."
+            "is stored, or none. An entry naming another organisation, or taking over another "
+            "organisation's device, makes the answer a 403 (for a dry run too), whose `errors` "
+            "list the problems in the same way."
         ),
         response=schemas.ImportResult,
         query=schemas.ImportQuery,
@@ -261,6 +263,13 @@ def import_devices() -> Response:
         report = imports.import_entries(conn, entries, token.actor(), dry_run=asked["dry_run"])
     if not report.ok:
         errors = [_import_problem(text) for text in report.problems]
+        if report.forbidden:
+            # An entry takes over another organisation's device: a 403, as any write to it is.
+            detail = (
+                f"this token imports only {token.organisation}'s devices; the file would write "
+                f"to another organisation's: {len(errors)} problem(s)"
+            )
+            abort(problem(403, detail, errors=errors))
         abort(problem(422, f"the file is refused: {len(errors)} problem(s)", errors=errors))
     found = {
         "dry_run": asked["dry_run"],
