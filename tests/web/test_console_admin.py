@@ -101,6 +101,8 @@ def _refused_to_an_engineer(response: Any, path: str) -> None:
     """A 403 for not being an administrator (not for a missing or wrong form token)."""
     assert response.status_code == 403, path
     assert "only the register&#39;s administrators may do this" in _page(response), path
+    # The page still knows who is signed in: its footer leads back to the console.
+    assert '<a href="/console/">back to the console</a>' in _page(response), path
 
 
 def test_an_engineer_gets_403_on_every_administrators_page_and_action_and_nothing_changes(

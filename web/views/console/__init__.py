@@ -42,7 +42,14 @@ def check_every_form() -> Response | None:
 
 @blueprint.context_processor
 def console_context() -> dict[str, object]:
-    return {"form_token": signed_in.form_token, "signed_in_user": signed_in.current_user}
+    return {"form_token": signed_in.form_token}
+
+
+@blueprint.app_context_processor
+def who_is_signed_in() -> dict[str, object]:
+    """Every page may say who is signed in (the session cookie only comes with /console
+    requests, so other pages never look it up)."""
+    return {"signed_in_user": signed_in.current_user}
 
 
 # The pages: each module adds its routes to the blueprint above.
