@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import orjson
+import psycopg
 
 from register import audit, exports, validation
 from register.audit import Actor
@@ -23,6 +26,12 @@ from register.schemas import DeviceSchema
 from register.validation import FieldError, InvalidEntry
 
 SCHEMA = DeviceSchema()
+# The unique columns of `devices` (migration 0003), by their constraints' names.
+UNIQUE_COLUMNS = {
+    "devices_public_id_key": "public_id",
+    "devices_dev_eui_key": "dev_eui",
+    "devices_ttn_device_id_key": "ttn_device_id",
+}
 
 
 class UnknownDevice(LookupError):
@@ -136,7 +145,8 @@ def save(
     current = queries.get_device_row(conn, data["public_id"], lock=True)
     after = SCHEMA.dump(data)
     if current is None:
-        device_id = queries.insert_device(conn, organisation["id"], data)
+        with _taken_is_invalid(conn, data):
+            device_id = queries.insert_device(conn, organisation["id"], data)
         for metric in data["metrics"]:
             queries.upsert_metric(conn, device_id, metric)
         changes = audit.diff(None, after)
@@ -171,7 +181,8 @@ def save(
             ]
         )
     _personal_stays_personal(conn, current["id"], data)
-    queries.update_device(conn, current["id"], organisation["id"], data)
+    with _taken_is_invalid(conn, data):
+        queries.update_device(conn, current["id"], organisation["id"], data)
     kept = {m["key"] for m in data["metrics"]}
     queries.withdraw_metrics(
         conn, current["id"], [m["key"] for m in before["metrics"] if m["key"] not in kept]
@@ -193,6 +204,28 @@ def save(
     )
     exports.store_rows(conn, [current["id"]])
     return SaveResult(data["public_id"], action, changes)
+
+
+@contextmanager
+def _taken_is_invalid(conn: Conn, data: dict[str, Any]) -> Iterator[None]:
+    """A write beaten to a unique value is InvalidEntry on its field, with nothing written.
+
+    `validate` and `create_device` see the value free, but another transaction may take it
+    before this one writes: its insert then waits on the unique index, and fails once the other
+    commits. The savepoint keeps the caller's transaction usable."""
+    try:
+        with conn.transaction():
+            yield
+    except psycopg.errors.UniqueViolation as error:
+        column = UNIQUE_COLUMNS.get(error.diag.constraint_name or "")
+        if column is None:
+            raise
+        message = (
+            f"{data[column]} is already registered"
+            if column == "public_id"
+            else f"{data[column]} already belongs to another device"
+        )
+        raise InvalidEntry([FieldError(column, message)]) from None
 
 
 def _personal_stays_personal(conn: Conn, device_id: int, data: dict[str, Any]) -> None:

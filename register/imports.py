@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,14 +93,52 @@ def format_of(filename: str) -> str:
 
 
 def read(text: str, fmt: str) -> list[Entry]:
-    """The device entries of a file, each with its place in the file."""
+    """The device entries of a file, each with its place in the file; UnreadableFile, saying
+    what and where, for anything that cannot be read (the CLI, the console and the API all
+    read files here)."""
+    refuse_nul(text)
     if fmt == "csv":
         return read_csv(text)
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UnreadableFile(f"not valid JSON: {error.msg} at line {error.lineno}") from None
+    document = parse_json(text)
     return read_geojson(document) if fmt == "geojson" else read_json(document)
+
+
+def refuse_nul(text: str) -> None:
+    """UnreadableFile when the text holds a NUL character: PostgreSQL text cannot hold one."""
+    found = text.find("\x00")
+    if found >= 0:
+        line = text.count("\n", 0, found) + 1
+        raise UnreadableFile(f"line {line} holds a NUL character, which is never valid")
+
+
+def parse_json(text: str) -> Any:
+    """JSON text as Python values; UnreadableFile when it does not parse (orjson refuses nesting
+    deeper than 1,024 and numbers past a double, where `json` recurses or runs into Python's
+    4,300-digit limit), or when a string holds a NUL character (`\\u0000`)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise UnreadableFile(
+            f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+    if _holds_nul(value):
+        raise UnreadableFile("a string holds a NUL character (\\u0000), which is never valid")
+    return value
+
+
+def _holds_nul(value: Any) -> bool:
+    # A loop, not recursion: orjson allows nesting deeper than Python's recursion limit.
+    waiting = [value]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            waiting.extend(item.keys())
+            waiting.extend(item.values())
+        elif isinstance(item, list):
+            waiting.extend(item)
+    return False
 
 
 def read_json(document: Any) -> list[Entry]:
@@ -140,6 +177,15 @@ def read_geojson(document: Any) -> list[Entry]:
 
 def read_csv(text: str) -> list[Entry]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _csv_entries(reader)
+    except csv.Error as error:
+        # A cell over the csv module's limit (131,072 characters), or a NUL character.
+        line = reader.line_num + 1  # the line being read when it failed
+        raise UnreadableFile(f"the CSV cannot be read at line {line}: {error}") from None
+
+
+def _csv_entries(reader: csv.DictReader[str]) -> list[Entry]:
     if reader.fieldnames is None:
         raise UnreadableFile("the CSV file is empty")
     columns = [c.strip() for c in reader.fieldnames]

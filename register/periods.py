@@ -56,6 +56,10 @@ class RetentionError(ValueError):
     """Text that is not a retention period; the message says what is accepted."""
 
 
+class PeriodTooLong(RetentionError):
+    """A period longer than LONGEST: almost always a typo, and past what a timedelta holds."""
+
+
 HELP = "use an ISO 8601 duration such as P30D or PT12H, text such as '30 days', or 'not retained'"
 
 
@@ -66,23 +70,31 @@ def parse(text: str) -> timedelta:
         raise RetentionError(f"is empty; {HELP}")
     if cleaned in NOT_RETAINED_WORDS:
         return NOT_RETAINED
-    period = _parse_iso(cleaned.upper()) if cleaned.startswith("p") else _parse_text(cleaned)
-    if period is None:
-        raise RetentionError(f"'{text}' is not a retention period; {HELP}")
-    if period > LONGEST:
-        raise RetentionError(f"'{text}' is longer than 100 years; check the number")
-    return period
-
-
-def _parse_iso(text: str) -> timedelta | None:
-    match = _ISO.match(text)
-    if not match or text in ("P", "PT") or text.endswith("T"):
-        return None
-    seconds = sum(int(v) * _SECONDS[unit] for unit, v in match.groupdict().items() if v)
+    seconds = _iso_seconds(cleaned.upper()) if cleaned.startswith("p") else _text_seconds(cleaned)
+    shown = str(text).strip()[:40]
+    if seconds is None:
+        raise RetentionError(f"'{shown}' is not a retention period; {HELP}")
+    # Compared as whole seconds before any timedelta is built: a timedelta of
+    # "99999999999999999999 days" would overflow rather than be refused.
+    if seconds > LONGEST.total_seconds():
+        raise PeriodTooLong(f"'{shown}' is longer than 100 years; check the number")
     return timedelta(seconds=seconds)
 
 
-def _parse_text(text: str) -> timedelta | None:
+def _amount(digits: str) -> int:
+    """A number of units; past 15 digits it is far beyond LONGEST, so its exact value never matters
+    (and int() refuses numbers of more than 4,300 digits)."""
+    return int(digits) if len(digits) <= 15 else 10**15
+
+
+def _iso_seconds(text: str) -> int | None:
+    match = _ISO.match(text)
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        return None
+    return sum(_amount(v) * _SECONDS[unit] for unit, v in match.groupdict().items() if v)
+
+
+def _text_seconds(text: str) -> int | None:
     words = text.replace(",", " ").replace(" and ", " ")
     parts = _TEXT_PART.findall(words)
     if not parts or _TEXT_PART.sub("", words).strip():
@@ -92,8 +104,8 @@ def _parse_text(text: str) -> timedelta | None:
         unit = _UNIT_ALIASES.get(word, word.rstrip("s") if word.endswith("s") else word)
         if unit not in _SECONDS:
             return None
-        seconds += int(amount) * _SECONDS[unit]
-    return timedelta(seconds=seconds)
+        seconds += _amount(amount) * _SECONDS[unit]
+    return seconds
 
 
 def _count(amount: int, unit: str) -> str:

@@ -48,6 +48,7 @@ INTERVAL_HELP = (
     "leave it empty if the device does not say"
 )
 LONGEST_INTERVAL = timedelta(days=365)
+TOO_LONG_INTERVAL = "must be 1 year at most; leave it empty if it reports less often"
 
 
 def _slug(what: str) -> validate.Validator:
@@ -132,6 +133,8 @@ class ReportingInterval(BlankIsNone, Retention):
         else:
             try:
                 period = periods.parse(str(value))
+            except periods.PeriodTooLong:
+                raise ValidationError(TOO_LONG_INTERVAL) from None
             except periods.RetentionError:
                 raise ValidationError(
                     f"{str(value)[:40]!r} is not a reporting interval; {INTERVAL_HELP}"
@@ -139,7 +142,7 @@ class ReportingInterval(BlankIsNone, Retention):
         if period <= timedelta(0):
             raise ValidationError(f"must be longer than zero; {INTERVAL_HELP}")
         if period > LONGEST_INTERVAL:
-            raise ValidationError("must be 1 year at most; leave it empty if it reports less often")
+            raise ValidationError(TOO_LONG_INTERVAL)
         return period
 
 

@@ -83,12 +83,17 @@ LABELS = {
 }
 # A form with more rows than this is not one a person typed.
 MOST_METRIC_ROWS = 200
-_ROW = re.compile(r"^metrics-(\d+)-")
+# A row number of up to 4 digits: the form numbers its rows from 0 and has at most
+# MOST_METRIC_ROWS of them. A longer one is refused before int() reads it (thousands of digits
+# pass Python's limit for int).
+_ROW = re.compile(r"^metrics-([0-9]+)-")
+LONGEST_ROW_NUMBER = 4
 _POSITION = re.compile(r"^metrics\[(\d+)\](?:\.(\w+))?")
 
 
 class BadForm(ValueError):
-    """A form that no page of the console sends (too many rows); the message says why."""
+    """A form that no page of the console sends (too many rows, a row number too long); the
+    message says why."""
 
 
 @dataclass
@@ -175,7 +180,13 @@ class DeviceForm:
         }
         for name in LIST_FIELDS:
             values[name] = form.getlist(name)
-        numbers = sorted({int(m[1]) for name in form if (m := _ROW.match(name))})
+        written = {m[1] for name in form if (m := _ROW.match(name))}
+        if any(len(number) > LONGEST_ROW_NUMBER for number in written):
+            raise BadForm(
+                f"a metric row number has more than {LONGEST_ROW_NUMBER} digits; "
+                "the form numbers its rows 0, 1, 2 …"
+            )
+        numbers = sorted({int(number) for number in written})
         if len(numbers) > MOST_METRIC_ROWS:
             raise BadForm(f"the form has more than {MOST_METRIC_ROWS} metric rows")
         rows = [

@@ -28,6 +28,8 @@ NAME_LENGTH = 100
 TOUCH_EVERY_SECONDS = 60.0
 # Longer than any token made here; anything longer is not looked up at all.
 LONGEST_SECRET = 200
+# The furthest ahead a token may expire: 10 years, leap days included.
+LONGEST_EXPIRY = timedelta(days=3653)
 
 
 class TokenError(Exception):
@@ -89,8 +91,21 @@ def check_name(name: str) -> str:
 
 
 def check_expiry(expires_on: date | None, today: date | None = None) -> date | None:
-    if expires_on is not None and expires_on < (today or datetime.now(UTC).date()):
+    """The expiry date if a token may have it; TokenError when it is past or too far ahead.
+
+    An expiry is there to make a secret be replaced; past LONGEST_EXPIRY a date says no more
+    than "until it is revoked" (no expiry), and 9999-12-31 would overflow its end of day.
+    """
+    if expires_on is None:
+        return None
+    today = today or datetime.now(UTC).date()
+    if expires_on < today:
         raise TokenError("the expiry date is in the past; give today or a later date")
+    if expires_on > today + LONGEST_EXPIRY:
+        raise TokenError(
+            "the expiry date is more than 10 years ahead; give an earlier date, or none for a "
+            "token that works until it is revoked"
+        )
     return expires_on
 
 

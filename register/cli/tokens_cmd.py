@@ -18,11 +18,17 @@ from register.platform import db
 from register.platform.config import Settings
 
 
-def _day(text: str) -> date:
+def _expiry(text: str) -> date:
+    """A token's expiry date, refused (exit code 2) when it is not a date a token may have."""
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+    try:
+        api_tokens.check_expiry(day)
+    except api_tokens.TokenError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return day
 
 
 def add_parser(commands: Any) -> None:
@@ -32,7 +38,7 @@ def add_parser(commands: Any) -> None:
     create.add_argument("--org", required=True, help="the organisation's slug, e.g. camden")
     create.add_argument("--name", required=True, help="what uses it, e.g. gateway-sync")
     create.add_argument(
-        "--expires", type=_day, metavar="DATE", help="the last day it works (UTC), YYYY-MM-DD"
+        "--expires", type=_expiry, metavar="DATE", help="the last day it works (UTC), YYYY-MM-DD"
     )
     create.set_defaults(run=run_create)
     listing = actions.add_parser("list", help="list tokens (never their secrets)")

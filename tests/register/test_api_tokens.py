@@ -103,6 +103,9 @@ def test_a_token_can_be_revoked_only_by_its_own_organisation(camden: Conn) -> No
         ("x" * 101, None, "too long"),
         ("two\nlines", None, "plain text on one line"),
         ("ok", datetime.now(UTC).date() - timedelta(days=1), "in the past"),
+        ("ok", datetime.now(UTC).date() + timedelta(days=3654), "more than 10 years ahead"),
+        # Its end of day is past what a datetime holds: refused, never an OverflowError.
+        ("ok", date.max, "more than 10 years ahead"),
     ],
 )
 def test_a_token_needs_a_name_and_an_expiry_not_in_the_past(
@@ -119,13 +122,22 @@ def test_a_token_needs_a_name_and_an_expiry_not_in_the_past(
     assert camden.execute("SELECT count(*) FROM api_tokens").fetchone() == (0,)
 
 
+def test_a_token_may_expire_up_to_ten_years_ahead_and_no_later() -> None:
+    today = date(2028, 2, 29)
+    assert api_tokens.check_expiry(date(2038, 2, 28), today) == date(2038, 2, 28)
+    assert api_tokens.check_expiry(date(2038, 3, 1), today) == date(2038, 3, 1)
+    with pytest.raises(api_tokens.TokenError, match="more than 10 years ahead"):
+        api_tokens.check_expiry(date(2038, 3, 2), today)
+
+
 def test_tokens_commands_print_the_token_alone_list_it_without_it_and_revoke_it(
     camden: Conn, migrated_settings: Settings
 ) -> None:
     env = {"LAMPLIGHTER_DATABASE_URL": migrated_settings.database_url}
+    last_day = datetime.now(UTC).date() + timedelta(days=365)
     created = run_cli(
         "tokens", "create", "--org", "camden", "--name", "gateway-sync", "--expires",
-        "2099-12-31", env=env,
+        last_day.isoformat(), env=env,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip()
@@ -135,7 +147,8 @@ def test_tokens_commands_print_the_token_alone_list_it_without_it_and_revoke_it(
     camden.commit()  # its last use recorded, and the row's lock let go
     listed = run_cli("tokens", "list", "--org", "camden", env=env)
     assert "gateway-sync" in listed.stdout and secret[:12] in listed.stdout
-    assert secret not in listed.stdout and "2100-01-01" in listed.stdout
+    assert secret not in listed.stdout
+    assert f"expires {last_day + timedelta(days=1)} 00:00Z" in listed.stdout
     assert run_cli("tokens", "list", "--org", "hackney", env=env).stdout == ""
     (token_id,) = camden.execute("SELECT id FROM api_tokens").fetchone() or (0,)
     revoked = run_cli("tokens", "revoke", str(token_id), env=env)
@@ -148,6 +161,10 @@ def test_tokens_commands_print_the_token_alone_list_it_without_it_and_revoke_it(
     bad_date = run_cli("tokens", "create", "--org", "camden", "--name", "x", "--expires",
                        "31/12/2099", env=env)  # fmt: skip
     assert bad_date.returncode == 2 and "use YYYY-MM-DD" in bad_date.stderr
+    far = run_cli("tokens", "create", "--org", "camden", "--name", "x", "--expires",
+                  "9999-12-31", env=env)  # fmt: skip
+    assert far.returncode == 2 and "more than 10 years ahead" in far.stderr
+    assert "Traceback" not in far.stderr and far.stdout == ""
     unknown_id = run_cli("tokens", "revoke", str(token_id + 100), env=env)
     assert unknown_id.returncode == 1 and "there is no API token" in unknown_id.stderr
 

@@ -257,6 +257,16 @@ def test_a_dry_run_reports_what_would_change_and_stores_nothing(conn: Conn) -> N
         ("bad.csv", "public_id,colour\nx,red\n", "unknown CSV column(s): colour"),
         ("bad.csv", "", "the CSV file is empty"),
         ("bad.txt", "x", "cannot tell the format of bad.txt"),
+        # Each of these was a traceback (or a 500 in the console) before the reader refused it.
+        (
+            "big.csv",
+            ",".join(exports.DEVICE_COLUMNS) + '\n"' + "x" * 140_000 + '"\n',
+            "the CSV cannot be read at line 2: field larger than field limit (131072)",
+        ),
+        ("nul.csv", "public_id\ncamden-\x00\n", "line 2 holds a NUL character"),
+        ("nul.json", '[{"name": "a\\u0000b"}]', "a string holds a NUL character (\\u0000)"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "not valid JSON: depth limit exceeded"),
+        ("long.json", '[{"latitude": ' + "9" * 5000 + "}]", "not valid JSON: number is infinity"),
     ],
 )
 def test_unreadable_files_are_refused_with_a_reason(

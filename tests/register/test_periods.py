@@ -53,11 +53,25 @@ def test_parse_accepts_iso_and_plain_text(text: str, expected: timedelta) -> Non
         ("30 days please", "is not a retention period"),
         ("-3 days", "is not a retention period"),
         ("1000 years", "longer than 100 years"),
+        # Past what a timedelta holds, and past Python's 4,300-digit limit for int():
+        # refused as too long, never an OverflowError or ValueError.
+        ("99999999999999999999 days", "longer than 100 years"),
+        ("P99999999999D", "longer than 100 years"),
+        ("PT99999999999999999999S", "longer than 100 years"),
+        ("P" + "9" * 5000 + "D", "longer than 100 years"),
+        ("9" * 5000 + " days", "longer than 100 years"),
     ],
 )
 def test_parse_refuses_what_is_not_a_period(text: str, message: str) -> None:
-    with pytest.raises(periods.RetentionError, match=message):
+    with pytest.raises(periods.RetentionError, match=message) as refused:
         periods.parse(text)
+    assert len(str(refused.value)) < 200, "the message quotes at most the start of the text"
+
+
+def test_the_longest_period_is_accepted_and_a_second_more_is_not() -> None:
+    assert periods.parse("P36500D") == periods.LONGEST
+    with pytest.raises(periods.PeriodTooLong):
+        periods.parse("P36500DT1S")
 
 
 @pytest.mark.parametrize(

@@ -410,6 +410,28 @@ def test_a_refused_entry_names_each_bad_field_as_the_import_does(
     assert problem(rename, 422)["errors"][0]["field"] == "public_id"
 
 
+def test_a_period_too_long_for_any_register_is_a_422_by_its_field(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    state = register_state(web_settings)
+    huge = "99999999999999999999 days"  # past what Python's timedelta holds
+    entry = device_entry("camden-aq-0002", reporting_interval="P99999999999D")
+    entry["metrics"][0]["retention"] = huge
+    created = client.post("/api/v1/devices", json=entry, headers=bearer(token))
+    errors = problem(created, 422)["errors"]
+    assert [(e["field"], e["message"]) for e in errors] == [
+        ("reporting_interval", "must be 1 year at most; leave it empty if it reports less often"),
+        ("metrics[0].retention", f"'{huge}' is longer than 100 years; check the number"),
+    ]
+    patch = client.patch(
+        "/api/v1/devices/camden-aq-0001",
+        json={"reporting_interval": huge},
+        headers=bearer(token, **{"If-Match": etag_of(client, "camden-aq-0001")}),
+    )
+    assert [e["field"] for e in problem(patch, 422)["errors"]] == ["reporting_interval"]
+    assert register_state(web_settings) == state
+
+
 def a_file(fmt: str, entries: list[dict[str, Any]]) -> bytes:
     return exports.document(fmt, [exports.ENCODERS[fmt](entry) for entry in entries])
 

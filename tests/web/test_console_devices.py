@@ -211,6 +211,38 @@ def test_a_form_with_too_many_metric_rows_is_refused(client: FlaskClient, engine
     assert "more than 200 metric rows" in response.get_data(as_text=True)
 
 
+def test_a_metric_row_number_of_thousands_of_digits_is_refused(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    sign_in(client, engineer)
+    before = snapshot(web_settings)
+    row = "9" * 4400  # past Python's 4,300-digit limit for int()
+    response = post_form(client, "/console/devices/new", new_device(**{f"metrics-{row}-key": "x"}))
+    assert response.status_code == 400
+    assert "a metric row number has more than 4 digits" in response.get_data(as_text=True)
+    assert snapshot(web_settings) == before
+
+
+def test_a_retention_or_interval_too_long_for_any_register_is_refused_by_its_field(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    sign_in(client, engineer)
+    before = snapshot(web_settings)
+    huge = "99999999999999999999 days"  # past what Python's timedelta holds
+    form = new_device(reporting_interval=huge, **{"metrics-0-retention": huge})
+    response = post_form(client, "/console/devices/new", form)
+    page = text_of(response)
+    assert response.status_code == 400
+    assert snapshot(web_settings) == before
+    expected = {
+        "reporting_interval": "Reporting interval: must be 1 year at most",
+        "metrics-0-retention": f"Metric 1, kept for: '{huge}' is longer than 100 years",
+    }
+    for field, words in expected.items():
+        assert re.search(f'<p class="field-error" id="{field}-error">{re.escape(words)}', page)
+    assert f'value="{huge}"' in page
+
+
 def test_editing_changes_fields_and_adds_and_edits_metrics(
     client: FlaskClient, engineer: str, web_settings: Settings
 ) -> None:

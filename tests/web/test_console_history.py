@@ -97,6 +97,11 @@ def test_the_history_of_one_device_shows_only_its_changes(changes: FlaskClient) 
         ("device=nowhere-0001", "device", "'nowhere-0001' is not a device of"),
         ("page=0", "page", "'0' is not a page number"),
         ("page=two", "page", "'two' is not a page number"),
+        # Characters str.isdigit takes but int refuses, other scripts' digits, and more digits
+        # than int reads: each a 400 by the field, never a 500.
+        ("page=%C2%B2", "page", "'²' is not a page number"),
+        ("page=%D9%A3", "page", "'٣' is not a page number"),
+        ("page=" + "9" * 5000, "page", f"'{'9' * 20}' is not a page number"),
     ],
 )
 def test_a_filter_that_is_not_valid_is_refused_by_its_field(

@@ -15,7 +15,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from register import devices
+from register import devices, exports
 from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import ADMIN, add_device, device_entry
@@ -221,6 +221,11 @@ class BadFile:
     message: str
 
 
+# A cell over the csv module's limit of 131,072 characters.
+HUGE_CELL = (",".join(exports.DEVICE_COLUMNS) + '\n"' + "x" * 140_000 + '"\n').encode()
+# A NUL escaped in a JSON string, which PostgreSQL text cannot hold.
+NUL_IN_NAME = json.dumps([device_entry("camden-aq-0007", name="a\u0000b")]).encode()
+
 BAD_FILES = [
     BadFile(None, "", "", 400, "file", "choose a file to import"),
     BadFile(b"", "devices.json", "", 400, "file", "devices.json is empty"),
@@ -233,6 +238,14 @@ BAD_FILES = [
     ),
     BadFile(b'{"type": "Feature"}', "d.geojson", "", 400, "file", "expected a GeoJSON Feature"),
     BadFile(b'{"devices": []}', "devices.json", "", 400, "file", "the file holds no devices"),
+    # Files that crashed the preview (500) before the register's reader refused them:
+    BadFile(HUGE_CELL, "devices.csv", "", 400, "file", "at line 2: field larger than field limit"),
+    BadFile(b"public_id\ncamden-\x00\n", "devices.csv", "", 400, "file", "line 2 holds a NUL"),
+    BadFile(NUL_IN_NAME, "devices.json", "", 400, "file", "a string holds a NUL character"),
+    BadFile(b"[" * 100_000 + b"]" * 100_000, "deep.json", "", 400, "file", "depth limit exceeded"),
+    BadFile(
+        b'[{"latitude": ' + b"9" * 5000 + b"}]", "n.json", "", 400, "file", "number is infinity"
+    ),
     BadFile(b"x" * (MAX_FILE_BYTES + 1), "big.json", "", 413, "file", "larger than 5 MB"),
     BadFile(b"x" * (MAX_FILE_BYTES * 2), "bigger.json", "", 413, "file", "larger than 5 MB"),
 ]

@@ -159,6 +159,10 @@ def test_the_filters_narrow_to_a_device_a_reason_and_a_number_of_days(
         ("reason=not_a_reason", "reason", "'not_a_reason' is not a reason the ingester gives"),
         ("days=8", "days", "'8' is not a number of days from 1 to 7"),
         ("days=-1", "days", "'-1' is not a number of days from 1 to 7"),
+        # str.isdigit takes "²" (which int refuses) and fullwidth digits: each a 400.
+        ("days=%C2%B2", "days", "'²' is not a number of days from 1 to 7"),
+        ("days=%EF%BC%97", "days", "'\uff17' is not a number of days from 1 to 7"),
+        ("days=" + "7" * 5000, "days", f"'{'7' * 20}' is not a number of days from 1 to 7"),
     ],
 )
 def test_a_filter_that_is_not_valid_is_refused_by_its_field(

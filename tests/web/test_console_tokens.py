@@ -75,6 +75,12 @@ def test_a_wrong_name_or_date_is_shown_by_its_field_keeping_what_was_typed(
     assert past.status_code == 400
     assert "The expiry date is in the past" in past.get_data(as_text=True)
     assert 'value="late"' in past.get_data(as_text=True)
+    far = post_form(client, "/console/tokens", {"name": "far", "expires": "9999-12-31"})
+    assert far.status_code == 400
+    assert '<a href="#expires">The expiry date is more than 10 years ahead' in far.get_data(
+        as_text=True
+    )
+    assert 'value="9999-12-31"' in far.get_data(as_text=True)
     assert stored_tokens(web_settings) == []
 
 

@@ -3,16 +3,17 @@
 Each kind of bad body is refused before anything is checked against the register, as an RFC
 9457 problem saying what was wrong: 415 for a media type the operation does not take, 413 for
 a body over its limit, 400 for text that is not UTF-8, JSON that does not parse, or a NUL
-character (which PostgreSQL text cannot hold).
+character (which PostgreSQL text cannot hold). The JSON and NUL checks are the register's own
+(`register.imports`), which the command line and the console use for device files too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from flask import abort, request
 
+from register import imports
 from web.views.errors import problem
 
 # A device entry is a few kilobytes; a file of a borough's devices a few megabytes.
@@ -35,20 +36,20 @@ def text(media_types: tuple[str, ...], limit: int) -> tuple[str, str]:
         decoded = data.decode("utf-8")
     except UnicodeDecodeError as error:
         abort(problem(400, f"the body is not UTF-8 text (byte {error.start} cannot be read)"))
-    if "\x00" in decoded:
-        abort(problem(400, "the body holds a NUL character, which is never valid"))
+    try:
+        imports.refuse_nul(decoded)
+    except imports.UnreadableFile as error:
+        abort(problem(400, f"the body cannot be read: {error}"))
     return request.mimetype, decoded
 
 
 def parse_json(body: str) -> Any:
-    """JSON text as Python values; a 400 when it is not JSON, or holds a NUL in a string."""
+    """JSON text as Python values, read as the register reads device files; a 400 when it is not
+    JSON, or holds a NUL in a string."""
     try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        abort(problem(400, f"the body is not valid JSON: {error}"))
-    if _holds_nul(value):
-        abort(problem(400, "the body holds a NUL character (\\u0000), which is never valid"))
-    return value
+        return imports.parse_json(body)
+    except imports.UnreadableFile as error:
+        abort(problem(400, f"the body cannot be read: {error}"))
 
 
 def json_object(media_types: tuple[str, ...]) -> dict[str, Any]:
@@ -57,16 +58,6 @@ def json_object(media_types: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(value, dict):
         abort(problem(400, f"the body must be a JSON object of fields, not {_kind(value)}"))
     return value
-
-
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
 
 
 def _kind(value: Any) -> str:

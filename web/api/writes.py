@@ -10,7 +10,6 @@ field as the import does; another organisation's device is a 403.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -194,13 +193,9 @@ def decommission_device(public_id: str) -> Response:
 
 
 def _read_file(kind: str, text: str) -> list[imports.Entry]:
-    fmt = FILE_TYPES[kind]
     try:
-        if fmt == "csv":
-            return imports.read_csv(text)
-        document = bodies.parse_json(text)
-        return imports.read_geojson(document) if fmt == "geojson" else imports.read_json(document)
-    except (imports.UnreadableFile, csv.Error) as unreadable:
+        return imports.read(text, FILE_TYPES[kind])
+    except imports.UnreadableFile as unreadable:
         abort(problem(400, f"the file cannot be read: {unreadable}"))
 
 

@@ -55,8 +55,9 @@ def history() -> tuple[str, int]:
 
 def _page_number(text: str, errors: dict[str, str]) -> int:
     """The page asked for, from 1; an error (and page 1) when it is not a whole number."""
-    if text.isdigit() and 1 <= int(text) <= 1_000_000:
-        return int(text)
+    page = record_filters.whole_number(text, 1, 1_000_000)
+    if page is not None:
+        return page
     errors["page"] = f"{text[:20]!r} is not a page number (1, 2, 3 …)"
     return 1
 

@@ -72,8 +72,9 @@ def quarantine() -> tuple[str, int]:
 
 def _days(text: str, keep_days: int, errors: dict[str, str]) -> int:
     """How many days back to look: 1 to `keep_days`, the longest refused messages are kept."""
-    if text.isdigit() and 1 <= int(text) <= keep_days:
-        return int(text)
+    days = record_filters.whole_number(text, 1, keep_days)
+    if days is not None:
+        return days
     errors["days"] = (
         f"{text[:20]!r} is not a number of days from 1 to {keep_days} (refused messages are "
         f"kept for {keep_days} days)"

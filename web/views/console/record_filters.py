@@ -1,6 +1,6 @@
 """The filters of the console's record pages (history, refused messages): one of the
-organisation's own devices to choose, the chosen one checked, and the page, with 400 when a
-filter is not valid."""
+organisation's own devices to choose, the chosen one checked, whole numbers read safely, and the
+page, with 400 when a filter is not valid."""
 
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ def chosen_id(conn: Conn, user: User, public_id: str, errors: dict[str, str]) ->
         return None
     device_id: int = row["id"]
     return device_id
+
+
+def whole_number(text: str, lowest: int, highest: int) -> int | None:
+    """`text` as a whole number from `lowest` to `highest`, or None when it is not one. Only the
+    digits 0 to 9 count: `str.isdigit` also takes "²", which `int` refuses, and thousands of
+    digits would pass Python's limit for `int`."""
+    if not (text.isascii() and text.isdecimal()) or len(text) > len(str(highest)):
+        return None
+    number = int(text)
+    return number if lowest <= number <= highest else None
 
 
 def filtered_page(
