@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+
 from register import audit, validation
 from register.audit import Actor
 from register.queries import Conn
@@ -38,7 +40,14 @@ def create_organisation(conn: Conn, raw: Any, actor: Actor) -> dict[str, Any]:
         raise InvalidEntry([FieldError("slug", f"organisation {data['slug']} already exists")])
     if actor.organisation_id is not None:
         raise audit.NotAllowed("only the register's administrators may add organisations")
-    organisation_id = queries.insert_organisation(conn, data)
+    try:
+        # A savepoint: another administrator may add the same slug at the same moment.
+        with conn.transaction():
+            organisation_id = queries.insert_organisation(conn, data)
+    except psycopg.errors.UniqueViolation:
+        raise InvalidEntry(
+            [FieldError("slug", f"organisation {data['slug']} already exists")]
+        ) from None
     audit.record(
         conn,
         actor,

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
+
 from register import audit
 from register.accounts import passwords, tokens
 from register.audit import Actor, NotAllowed
@@ -106,7 +108,12 @@ def add_user(
     actor.check_may_write(organisation_id, organisation)
     if queries.get_user_by_email(conn, email) is not None:
         raise AccountError(f"an account for {email} already exists", "email")
-    user_id = queries.insert_user(conn, organisation_id, email, display_name, role)
+    try:
+        # A savepoint: the same address may be added by someone else at the same moment.
+        with conn.transaction():
+            user_id = queries.insert_user(conn, organisation_id, email, display_name, role)
+    except psycopg.errors.UniqueViolation:
+        raise AccountError(f"an account for {email} already exists", "email") from None
     added = {"email": email, "display_name": display_name, "role": role}
     account = {"id": user_id, "organisation_id": organisation_id}
     _record(conn, actor, account, "create", changes=audit.diff(None, added))

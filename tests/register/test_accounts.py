@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
+from register import organisations
 from register.accounts import logins, passwords, sessions, users
 from register.audit import Actor, NotAllowed
 from register.jobs.history import prune_history
 from register.platform.config import Settings
 from register.queries import Conn
+from register.validation import FieldError, InvalidEntry
 from tests.conftest import run_cli
+from tests.register.at_once import second_waits_for_first
+from tests.register.factories import ADMIN, organisation_entry
 
 PASSWORD = "correct horse battery staple"
 
@@ -249,3 +253,42 @@ def test_a_hash_made_with_older_parameters_is_replaced_at_the_next_sign_in(
     assert row is not None and row[0].startswith("$argon2id$")
     assert not passwords.needs_rehash(row[0]) and ",t=1," not in row[0]
     assert sign_in(conn, "ada@camden.gov.uk", PASSWORD, "192.0.2.1").email == "ada@camden.gov.uk"
+
+
+def test_of_two_accounts_added_at_once_for_one_address_the_second_is_refused_by_its_field(
+    migrated_settings: Settings, camden: Conn
+) -> None:
+    camden.commit()
+    users.add_user(camden, organisation="camden", email="ada@camden.gov.uk", role="engineer")
+    refused = second_waits_for_first(
+        migrated_settings,
+        camden,
+        lambda second: users.add_user(
+            second, organisation="camden", email="ADA@camden.gov.uk", role="admin"
+        ),
+    )
+    assert [(type(e), str(e), getattr(e, "field", None)) for e in refused] == [
+        (users.AccountError, "an account for ADA@camden.gov.uk already exists", "email")
+    ]
+    assert camden.execute("SELECT email, role FROM users").fetchall() == [
+        ("ada@camden.gov.uk", "engineer")
+    ]
+
+
+def test_of_two_organisations_added_at_once_with_one_slug_the_second_is_refused_by_its_field(
+    migrated_settings: Settings, conn: Conn
+) -> None:
+    conn.commit()
+    organisations.create_organisation(conn, organisation_entry("islington"), ADMIN)
+    refused = second_waits_for_first(
+        migrated_settings,
+        conn,
+        lambda second: organisations.create_organisation(
+            second, organisation_entry("islington", name="Someone else"), ADMIN
+        ),
+    )
+    assert [(type(e), getattr(e, "errors", None)) for e in refused] == [
+        (InvalidEntry, [FieldError("slug", "organisation islington already exists")])
+    ]
+    names = conn.execute("SELECT name FROM organisations WHERE slug = 'islington'").fetchall()
+    assert names == [("London Borough of Islington",)]

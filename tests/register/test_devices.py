@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date
 from typing import Any
 
@@ -12,10 +11,9 @@ import pytest
 
 from register import audit, devices, organisations
 from register.audit import Actor, NotAllowed
-from register.platform import db
 from register.platform.config import Settings
 from register.validation import FieldError, InvalidEntry
-from tests.conftest import wait_until
+from tests.register.at_once import second_waits_for_first
 from tests.register.factories import (
     ADMIN,
     add_device,
@@ -269,30 +267,13 @@ def test_of_two_creates_at_once_of_one_device_the_second_is_refused_by_its_field
     conn.commit()
     dev_eui = "70B3D57ED0000042"
     devices.create_device(conn, device_entry("camden-aq-0042", dev_eui=dev_eui), ADMIN)
-    refused: list[InvalidEntry] = []
-
-    def create_the_same() -> None:
-        with db.connect(migrated_settings, application_name="second-create") as second:
-            entry = device_entry(second_id, dev_eui=dev_eui, name="The second")
-            try:
-                devices.create_device(second, entry, ADMIN)
-            except InvalidEntry as invalid:
-                refused.append(invalid)
-
-    second = threading.Thread(target=create_the_same)
-    second.start()
-    with psycopg.connect(migrated_settings.database_url, autocommit=True) as watcher:
-        wait_until(
-            lambda: watcher.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE application_name = 'second-create'"
-                " AND wait_event_type = 'Lock'"
-            ).fetchone(),
-            what="the second create waiting on the first's insert",
-        )
-    conn.commit()
-    second.join(timeout=15)
-    assert not second.is_alive()
-    assert [invalid.errors for invalid in refused] == [[FieldError(field, message)]]
+    entry = device_entry(second_id, dev_eui=dev_eui, name="The second")
+    refused = second_waits_for_first(
+        migrated_settings, conn, lambda second: devices.create_device(second, entry, ADMIN)
+    )
+    assert [(type(e), getattr(e, "errors", None)) for e in refused] == [
+        (InvalidEntry, [FieldError(field, message)])
+    ]
     rows = conn.execute("SELECT public_id, name FROM devices").fetchall()
     assert rows == [("camden-aq-0042", "Air quality monitor")]
     assert [e["action"] for e in device_history(conn, "camden-aq-0042")] == ["create"]
