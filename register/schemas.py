@@ -9,7 +9,7 @@ one line per field, such as `metrics[2].unit: not a SenML unit; close matches: C
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -18,6 +18,7 @@ from register import periods, vocab
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SLUG_HELP = "use lower-case letters, digits and single hyphens, e.g. camden-lp-0042"
+ORGANISATION_SLUG_HELP = "use lower-case letters, digits and single hyphens, e.g. camden"
 METRIC_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 DEV_EUI = re.compile(r"^[0-9A-F]{16}$")
 
@@ -51,10 +52,10 @@ LONGEST_INTERVAL = timedelta(days=365)
 TOO_LONG_INTERVAL = "must be 1 year at most; leave it empty if it reports less often"
 
 
-def _slug(what: str) -> validate.Validator:
+def _slug(what: str, help_text: str = SLUG_HELP) -> validate.Validator:
     return validate.And(
         validate.Length(max=64, error=f"{what} is too long (64 characters at most)"),
-        validate.Regexp(SLUG, error=f"not a valid {what}; {SLUG_HELP}"),
+        validate.Regexp(SLUG, error=f"not a valid {what}; {help_text}"),
     )
 
 
@@ -191,13 +192,19 @@ class DevEui(BlankIsNone, fields.String):
         return cleaned
 
 
+def _latest_today() -> date:
+    """Today's date wherever the person is: a day after UTC's, so that no time zone's today is
+    in the future."""
+    return datetime.now(UTC).date() + timedelta(days=1)
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
 
 
 class OrganisationSchema(StrictSchema):
-    slug = Text(required=True, validate=_slug("organisation slug"))
+    slug = Text(required=True, validate=_slug("organisation slug", ORGANISATION_SLUG_HELP))
     name = Text(required=True, validate=validate.Length(max=200))
     kind = Text(required=True, validate=_one_of(ORGANISATION_KINDS))
     contact_email = fields.Email(required=True)
@@ -315,6 +322,10 @@ class DeviceSchema(StrictSchema):
         if status != "decommissioned" and ended is not None:
             errors.setdefault("decommissioned_on", []).append(
                 "must be empty unless status is decommissioned"
+            )
+        if ended is not None and ended > _latest_today():
+            errors.setdefault("decommissioned_on", []).append(
+                "must not be in the future: a device is decommissioned once it is out of service"
             )
         started = data.get("installed_on")
         if started and ended and ended < started:

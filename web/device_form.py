@@ -41,8 +41,8 @@ TEXT_FIELDS = {
         INTERVAL_HELP[0].upper() + INTERVAL_HELP[1:] + ".",
     ),
 }
-# Decommissioning has its own page, which says what it means: the form offers the other
-# statuses (all of them only to show a decommissioned device's archived entry).
+# Decommissioning has its own page, which says what it means: the form offers the other statuses
+# (a decommissioned device's entry is archived, and has no form).
 STATUSES_ON_FORM = {s: STATUS_TEXT[s] for s in ("planned", "active", "suspended")}
 CHOICE_FIELDS = {
     "status": ("Status", {s: STATUS_TEXT[s] for s in STATUSES}),

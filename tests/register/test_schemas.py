@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -242,3 +242,26 @@ def test_each_kind_of_organisation_error_names_its_field(
 def test_input_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(InvalidEntry, match="must be an object of fields"):
         validation.load(DeviceSchema(), ["not", "a", "device"])
+
+
+def test_a_device_cannot_be_decommissioned_in_the_future() -> None:
+    """Up to tomorrow in UTC is today somewhere; the day after is in the future everywhere."""
+    today = datetime.now(UTC).date()
+    for day in (today, today + timedelta(days=1)):
+        entry = device_entry(status="decommissioned", decommissioned_on=day.isoformat())
+        assert validation.load(DeviceSchema(), entry)["decommissioned_on"] == day
+    later = device_entry(
+        status="decommissioned", decommissioned_on=(today + timedelta(days=2)).isoformat()
+    )
+    with pytest.raises(InvalidEntry) as refused:
+        validation.load(DeviceSchema(), later)
+    assert [str(e) for e in refused.value.errors] == [
+        "decommissioned_on: must not be in the future: a device is decommissioned once it is "
+        "out of service"
+    ]
+
+
+def test_an_organisation_slug_error_gives_an_organisation_slug_as_its_example() -> None:
+    with pytest.raises(InvalidEntry) as refused:
+        validation.load(OrganisationSchema(), organisation_entry("Camden Council"))
+    assert "e.g. camden" in str(refused.value) and "camden-lp-0042" not in str(refused.value)

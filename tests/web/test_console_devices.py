@@ -489,6 +489,10 @@ def test_decommissioning_asks_for_a_date_and_archives_the_device(
     for typed, words in [
         ("yesterday", "Date: must be a date, such as 2026-11-29"),
         ("2026-01-01", "Date: must not be before installed_on"),
+        (
+            "2099-01-01",
+            "Date: must not be in the future: a device is decommissioned once it is out of service",
+        ),
     ]:
         refused = post_form(client, path, {"decommissioned_on": typed, "version": version[1]})
         assert refused.status_code == 400
@@ -506,8 +510,10 @@ def test_decommissioning_asks_for_a_date_and_archives_the_device(
     assert entry["decommissioned_on"] == "2026-11-20"
     public = text_of(client.get("/devices/camden-aq-0001"))
     assert "Decommissioned: removed from service" in public and "2026-11-20" in public
+    # Its entry is archived: its edit page says so, and has no form to save.
     edit = text_of(client.get("/console/devices/camden-aq-0001/edit"))
-    assert "This device is decommissioned: its entry is archived and cannot change." in edit
+    assert "decommissioned on 2026-11-20: its entry is archived and cannot change." in edit
+    assert "<form" not in edit.split('aria-label="Console"')[1].split("</nav>")[1]
 
 
 def test_another_organisations_device_cannot_be_opened_or_changed(

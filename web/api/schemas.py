@@ -452,7 +452,9 @@ class DecommissionQuery(Schema):
 
     on = fields.Date(
         error_messages={"invalid": "must be a date, YYYY-MM-DD"},
-        **_described("The day it was taken out of service; default: today.", "2026-11-30"),
+        **_described(
+            "The day it was taken out of service, not in the future; default: today.", "2026-11-02"
+        ),
     )
 
 
