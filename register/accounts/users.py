@@ -157,8 +157,11 @@ def list_users(conn: Conn, organisation: str | None = None) -> list[dict[str, An
     return queries.list_users(conn, organisation)
 
 
-def link_is_valid(conn: Conn, secret: str) -> bool:
-    return queries.find_password_link(conn, tokens.digest(secret)) is not None
+def account_of_link(conn: Conn, secret: str) -> User | None:
+    """The account an unused, unexpired link sets the password of (without using the link)."""
+    user_id = queries.find_password_link(conn, tokens.digest(secret))
+    row = None if user_id is None else queries.get_user(conn, user_id)
+    return None if row is None else user_from_row(row)
 
 
 def set_password_with_link(conn: Conn, secret: str, password: str) -> int:

@@ -92,6 +92,10 @@ def test_a_password_link_sets_the_password_once(
             conn, organisation="camden", email="bo@camden.gov.uk", role="admin"
         )
     path = f"/console/password/{secret}"
+    opened = client.get(path).get_data(as_text=True)
+    # It names the account, and gives password managers its name to keep the password with.
+    assert "the password of <strong>bo@camden.gov.uk</strong>" in opened
+    assert 'autocomplete="username" value="bo@camden.gov.uk" readonly hidden' in opened
     token = form_token(client, path)
     mismatch = client.post(
         path, data={"password": PASSWORD, "confirm": PASSWORD + "!", "csrf_token": token}

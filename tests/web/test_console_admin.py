@@ -101,7 +101,9 @@ def _refused_to_an_engineer(response: Any, path: str) -> None:
     """A 403 for not being an administrator (not for a missing or wrong form token)."""
     assert response.status_code == 403, path
     assert "only the register&#39;s administrators may do this" in _page(response), path
-    # The page still knows who is signed in: its footer leads back to the console.
+    # The page still knows who is signed in: the console's navigation stays, and its footer
+    # leads back to the console.
+    assert 'aria-label="Console"' in _page(response), path
     assert '<a href="/console/">back to the console</a>' in _page(response), path
 
 

@@ -200,6 +200,8 @@ def test_adding_another_metric_row_shows_the_form_again_with_everything_typed(
     assert response.status_code == 200
     assert 'name="metrics-1-key"' in page and 'name="metrics-2-key"' not in page
     assert 'value="Nitrogen dioxide"' in page
+    # The new row's first field has the focus, so a keyboard or screen reader user is there.
+    assert re.findall(r'<input id="([^"]+)"[^>]* autofocus>', page) == ["metrics-1-key"]
     assert stored(web_settings, "camden-aq-0042") is None
 
 

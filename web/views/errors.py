@@ -11,6 +11,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
+from web import signed_in
+
 log = logging.getLogger(__name__)
 blueprint = Blueprint("errors", __name__)
 
@@ -61,7 +63,15 @@ def http_error(error: HTTPException) -> tuple[Response | str, int]:
     code = error.code or 500
     if _wants_json():
         return problem(code, error.description), code
-    return render_template("error.html", error=error), code
+    return render_template(_error_page(code), error=error), code
+
+
+def _error_page(code: int) -> str:
+    """A console page's error keeps the console around it for the person signed in (a refusal
+    should not look like being signed out); every other error page is the public one."""
+    if code < 500 and request.path.startswith("/console") and signed_in.current_user():
+        return "console/error.html"
+    return "error.html"
 
 
 @blueprint.app_errorhandler(psycopg.errors.QueryCanceled)

@@ -78,13 +78,17 @@ def logout() -> Response:
     return response
 
 
+def _account_of_link(secret: str) -> users.User | None:
+    with database.connection() as conn, conn.transaction():
+        return users.account_of_link(conn, secret)
+
+
 @blueprint.get("/password/<secret>")
 def password(secret: str) -> tuple[str, int] | str:
-    with database.connection() as conn, conn.transaction():
-        valid = users.link_is_valid(conn, secret)
-    if not valid:
+    account = _account_of_link(secret)
+    if account is None:
         return render_template("console/password.html", expired=True), 410
-    return render_template("console/password.html", expired=False)
+    return render_template("console/password.html", expired=False, account=account)
 
 
 @blueprint.post("/password/<secret>")
@@ -100,7 +104,11 @@ def password_post(secret: str) -> tuple[str, int] | Response:
         except users.AccountError as error:
             problem = str(error)[0].upper() + str(error)[1:] + "."
     if problem is not None:
-        return render_template("console/password.html", expired=False, error=problem), 400
+        account = _account_of_link(secret)
+        page = render_template(
+            "console/password.html", expired=account is None, account=account, error=problem
+        )
+        return page, 400
     return redirect(url_for("console.login", password_set=1))
 
 

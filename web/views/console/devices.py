@@ -65,7 +65,7 @@ def device_create() -> Page:
     form = _sent_form()
     _refuse_other_organisation()
     if ADD_METRIC in request.form:
-        return _form_page(form.with_another_row(), None)
+        return _form_page(form.with_another_row(), None, added_row=True)
     refused = form.decommissions(None)
     if refused is not None:
         return _form_page(form, None, errors=[refused], status=400)
@@ -95,8 +95,9 @@ def device_save(public_id: str) -> Page:
     _refuse_other_organisation()
     version = request.form.get("version", "")
     if ADD_METRIC in request.form or GO_BACK in request.form:
-        shown = form.with_another_row() if ADD_METRIC in request.form else form
-        return _form_page(shown, entry, version=version)
+        added = ADD_METRIC in request.form
+        shown = form.with_another_row() if added else form
+        return _form_page(shown, entry, version=version, added_row=added)
     cannot = _cannot_save(form, entry, version)
     if cannot is not None:
         return cannot
@@ -218,8 +219,10 @@ def _form_page(
     errors: list[FieldError] | None = None,
     stale: bool = False,
     status: int = 200,
+    added_row: bool = False,
 ) -> tuple[str, int]:
-    """The device form (a new device's when `entry` is None), with its errors by field."""
+    """The device form (a new device's when `entry` is None), with its errors by field; after
+    "Add another metric", the new row's first field has the focus."""
     shown = device_form.shown_errors(form, errors or [], editing=entry is not None)
     if version is None and entry is not None:
         version = devices.version_of(entry)
@@ -232,6 +235,7 @@ def _form_page(
         entry=entry,
         version=version,
         spec=device_form,
+        added_row=added_row,
     )
 
 
