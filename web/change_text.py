@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from register import periods
 from register.queries.registry import DEVICE_FIELDS, METRIC_FIELDS, ORGANISATION_FIELDS
 
 NONE = "(none)"
+# Fields that hold a period, written in ISO 8601 (P30D) and shown in words too.
+PERIODS = ("retention", "reporting_interval")
 # Each kind of entry's fields in the order of its form (the database returns a stored diff's
 # keys in an order of its own).
 ORDERS = {
@@ -33,18 +36,28 @@ def field_name(name: str) -> str:
     return name.replace("_", " ")
 
 
-def value_text(value: Any) -> str:
-    """A field's value as text: lists joined with commas, a metric as its fields, none as such."""
+def value_text(value: Any, name: str = "") -> str:
+    """A field's value as text: lists joined with commas, a metric as its fields, a period in
+    words with its ISO 8601 form, none as such."""
     if value in (None, "", []):
         return NONE
+    if name.rpartition(".")[2] in PERIODS and isinstance(value, str):
+        return _period_text(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(value_text(item) for item in value)
     if isinstance(value, dict):
         fields = sorted(value.items(), key=lambda item: _position(item[0], METRIC_FIELDS))
-        return "; ".join(f"{field_name(k)} {value_text(v)}" for k, v in fields)
+        return "; ".join(f"{field_name(k)} {value_text(v, k)}" for k, v in fields)
     return str(value)
+
+
+def _period_text(iso: str) -> str:
+    try:
+        return f"{periods.describe(periods.parse(iso))} ({iso})"
+    except periods.RetentionError:
+        return iso
 
 
 def readable(changes: dict[str, dict[str, Any]], entity: str = "device") -> list[Change]:
@@ -61,8 +74,8 @@ def readable(changes: dict[str, dict[str, Any]], entity: str = "device") -> list
     return [
         Change(
             field_name(name),
-            value_text(changes[name].get("before")),
-            value_text(changes[name].get("after")),
+            value_text(changes[name].get("before"), name),
+            value_text(changes[name].get("after"), name),
         )
         for name in sorted(changes, key=place)
     ]

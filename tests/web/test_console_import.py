@@ -106,7 +106,7 @@ def test_the_preview_shows_what_is_created_changed_and_unchanged_and_stores_noth
     assert "would create 1, update 1 and leave unchanged 1 device" in text
     assert "camden-aq-0002" in text and "Air quality monitor" in text
     assert "name Air quality monitor Kerbside air monitor" in text  # field, before, after
-    assert "metric no2: retention P30D P7D" in text
+    assert "metric no2: retention 30 days (P30D) 1 week (P7D)" in text
     assert "Unchanged devices (1) camden-aq-0003" in text
     # The shorter retention is said in words, as the device form says it before saving.
     assert "What it will do to data already collected camden-aq-0001" in text
