@@ -174,6 +174,7 @@ def test_a_device_says_everything_in_words_and_ids(client: FlaskClient, register
         "page": "/devices/camden-cam-0001",
         "history": "/api/v1/devices/camden-cam-0001/history",
         "readings": "/api/v1/devices/camden-cam-0001/readings",
+        "entry": "/api/v1/devices/camden-cam-0001/entry",
     }
     assert set(device) == set(schemas.Device._declared_fields)
 

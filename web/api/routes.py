@@ -91,7 +91,8 @@ def list_devices() -> Response:
             "basis, who is responsible, when it was last heard from, and compliance: each "
             "metric's oldest stored reading against its declared retention, and data refused "
             "in the last 7 and 30 days by reason, as the compliance job last computed them "
-            "(`computed_at`; null before its first run)."
+            "(`computed_at`; null before its first run). This is written for people; the "
+            "writes take its register entry (`links.entry`), which has the same ETag."
         ),
         response=schemas.Device,
         headers=("ETag",),
@@ -109,6 +110,7 @@ def get_device(public_id: str) -> Response:
         "page": card["url"],
         "history": f"{PREFIX}/devices/{public_id}/history",
         "readings": f"{PREFIX}/devices/{public_id}/readings",
+        "entry": f"{PREFIX}/devices/{public_id}/entry",
     }
     response = _answer(schemas.Device, card)
     response.headers["ETag"] = f'"{version}"'

@@ -240,6 +240,9 @@ class DeviceLinks(Schema):
     page = fields.String(**_described("The device's page for people."))
     history = fields.String()
     readings = fields.String(**_described("Its open readings (open-data metrics only)."))
+    entry = fields.String(
+        **_described("Its register entry: the shape the writes take, with the same ETag.")
+    )
 
 
 class Device(Schema):
