@@ -284,8 +284,8 @@ class DeviceSchema(StrictSchema):
     organisation = Text(
         required=True,
         **described(
-            "The accountable organisation's slug; in a POST it may be left out: it is the "
-            "token's own.",
+            "The accountable organisation's slug; in a POST it may be left out (or null "
+            "or blank): it is the token's own.",
             "camden",
         ),
     )

@@ -227,11 +227,19 @@ def test_a_new_device_without_an_organisation_is_the_tokens(
                 WHERE d.public_id = 'camden-aq-0002'"""
         ).fetchone()
     assert stored == ("camden",)
+    for public_id, not_given in (("camden-aq-0003", None), ("camden-aq-0004", " ")):
+        again = client.post(
+            "/api/v1/devices",
+            json=device_entry(public_id, organisation=not_given),
+            headers=bearer(token),
+        )
+        assert again.status_code == 201, again.get_data(as_text=True)
+        assert again.get_json()["organisation"] == "camden"
     # Naming another organisation is still refused, and stores nothing.
     state = register_state(web_settings)
     theirs = client.post(
         "/api/v1/devices",
-        json=device_entry("camden-aq-0003", organisation="hackney"),
+        json=device_entry("camden-aq-0005", organisation="hackney"),
         headers=bearer(token),
     )
     assert "not those of 'hackney'" in problem(theirs, 403)["detail"]

@@ -157,7 +157,8 @@ def _current(conn: Conn, public_id: str, token: Token) -> tuple[dict[str, Any], 
 def create_device() -> Response:
     token = bearer.token()
     entry = bodies.json_object(ENTRY_TYPES)
-    if entry.get("organisation") is None:
+    named = entry.get("organisation")
+    if named is None or (isinstance(named, str) and not named.strip()):  # not given
         entry["organisation"] = token.organisation
     _own(token, entry["organisation"])
     with _refusals(), database.connection() as conn, conn.transaction():
