@@ -42,9 +42,10 @@ class StaleEntry(Exception):
     """The device changed since the version the change was based on; nothing was saved."""
 
     def __init__(self, public_id: str, current_version: str) -> None:
+        self.public_id = public_id
         self.current_version = current_version
         super().__init__(
-            f"device {public_id} has changed since you read it (someone else saved it); "
+            f"device {public_id} has changed since the version this change was based on; "
             "read it again, and make your change to what it says now"
         )
 

@@ -52,6 +52,14 @@ LONGEST_INTERVAL = timedelta(days=365)
 TOO_LONG_INTERVAL = "must be 1 year at most; leave it empty if it reports less often"
 
 
+def described(text: str, example: Any = None) -> dict[str, Any]:
+    """A field's `metadata`: what it means (and an example), for the API's OpenAPI document."""
+    metadata: dict[str, Any] = {"description": text}
+    if example is not None:
+        metadata["example"] = example
+    return {"metadata": metadata}
+
+
 def _slug(what: str, help_text: str = SLUG_HELP) -> validate.Validator:
     return validate.And(
         validate.Length(max=64, error=f"{what} is too long (64 characters at most)"),
@@ -224,14 +232,46 @@ class MetricSchema(StrictSchema):
                 "e.g. no2 or pm2_5",
             ),
         ),
+        **described("The metric's key in the device's messages, unique on the device.", "no2"),
     )
-    label = Text(required=True, validate=validate.Length(max=200))
+    label = Text(
+        required=True,
+        validate=validate.Length(max=200),
+        **described("What it measures, in words.", "Nitrogen dioxide"),
+    )
     # Empty only for a yes/no metric: SenML booleans carry no unit.
-    unit = Unit(required=True)
-    value_kind = Text(load_default="number", validate=_one_of(VALUE_KINDS))
-    personal = fields.Boolean(load_default=False)
-    retention = Retention(required=True)
-    open_data = fields.Boolean(load_default=False)
+    unit = Unit(
+        required=True,
+        **described("A SenML unit symbol (RFC 8428); empty only for a yes/no metric.", "ug/m3"),
+    )
+    value_kind = Text(
+        load_default="number",
+        validate=_one_of(VALUE_KINDS),
+        **described("number (the default) or boolean, for a yes/no metric."),
+    )
+    personal = fields.Boolean(
+        load_default=False,
+        **described(
+            "Whether its readings are personal data (default false); once true on a device, "
+            "it stays true there, and its readings are never published."
+        ),
+    )
+    retention = Retention(
+        required=True,
+        **described(
+            "How long its readings are kept: an ISO 8601 duration such as P30D or PT12H, or "
+            "text such as '30 days' or 'not retained' (kept for no time at all); answered as "
+            "ISO 8601.",
+            "P30D",
+        ),
+    )
+    open_data = fields.Boolean(
+        load_default=False,
+        **described(
+            "Whether its readings are published as open data (default false); never for "
+            "personal data."
+        ),
+    )
 
     @validates_schema
     def personal_data_is_never_open(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -243,46 +283,119 @@ class MetricSchema(StrictSchema):
 
 
 class DeviceSchema(StrictSchema):
-    public_id = Text(required=True, validate=_slug("public id"))
-    organisation = Text(required=True)
-    name = Text(required=True, validate=validate.Length(max=200))
-    description = fields.String(load_default="", validate=validate.Length(max=2000))
-    status = Text(load_default="planned", validate=_one_of(STATUSES))
+    public_id = Text(
+        required=True,
+        validate=_slug("public id"),
+        **described("The device's id in the register; it cannot change.", "camden-aq-0042"),
+    )
+    organisation = Text(
+        required=True,
+        **described(
+            "The accountable organisation's slug; in a POST it may be left out (or null "
+            "or blank): it is the token's own.",
+            "camden",
+        ),
+    )
+    name = Text(
+        required=True,
+        validate=validate.Length(max=200),
+        **described("What it is, in a few words.", "Air quality monitor"),
+    )
+    description = fields.String(
+        load_default="",
+        validate=validate.Length(max=2000),
+        **described("More about it, in plain words for residents (default empty)."),
+    )
+    status = Text(
+        load_default="planned",
+        validate=_one_of(STATUSES),
+        **described("Where it is in its life (default planned)."),
+    )
     latitude = fields.Float(
         required=True,
         allow_nan=False,
         validate=validate.Range(-90, 90, error="must be between -90 and 90 (WGS84 degrees)"),
+        **described("Where it is: latitude, WGS84 degrees.", 51.539),
     )
     longitude = fields.Float(
         required=True,
         allow_nan=False,
         validate=validate.Range(-180, 180, error="must be between -180 and 180 (WGS84 degrees)"),
+        **described("Where it is: longitude, WGS84 degrees.", -0.1426),
     )
-    place = Text(required=True, validate=validate.Length(max=300))
+    place = Text(
+        required=True,
+        validate=validate.Length(max=300),
+        **described("Where it is, in words.", "lamp post 42, Camden High Street"),
+    )
     technology = _terms(
         "technology",
         required=True,
         validate=validate.Length(min=1, error="name at least one technology"),
+        **described("DTPR technology ids: how it senses (at least one)."),
     )
     purposes = _terms(
         "purpose",
         required=True,
         validate=validate.Length(min=1, max=3, error="name between 1 and 3 purposes"),
+        **described("DTPR purpose ids: why it is there (1 to 3)."),
     )
-    data_types = _terms("data_type", load_default=list)
-    processing = _terms("processing", load_default=list)
-    storage = _terms("storage", load_default=list)
-    access = _terms("access", load_default=list)
-    legal_basis = OptionalText(validate=_one_of(LEGAL_BASES))
-    dpia_url = OptionalUrl()
-    installed_on = OptionalDate()
-    decommissioned_on = OptionalDate()
-    contact_email = OptionalEmail()
-    dev_eui = DevEui()
-    ttn_device_id = OptionalText(validate=validate.Length(max=200))
+    data_types = _terms(
+        "data_type",
+        load_default=list,
+        **described("DTPR data type ids: what it collects; 'personal' when any metric is."),
+    )
+    processing = _terms(
+        "processing", load_default=list, **described("DTPR ids: how the data is processed.")
+    )
+    storage = _terms("storage", load_default=list, **described("DTPR ids: where it is stored."))
+    access = _terms("access", load_default=list, **described("DTPR ids: who can see the data."))
+    legal_basis = OptionalText(
+        validate=_one_of(LEGAL_BASES),
+        **described(
+            "The UK GDPR Article 6(1) basis for collecting personal data; required when it "
+            "does, null otherwise."
+        ),
+    )
+    dpia_url = OptionalUrl(
+        **described(
+            "The data protection impact assessment (http or https); required with personal data."
+        )
+    )
+    installed_on = OptionalDate(**described("When it was installed, YYYY-MM-DD; null if not yet."))
+    decommissioned_on = OptionalDate(
+        **described("When it was taken out of service; only, and always, when decommissioned.")
+    )
+    contact_email = OptionalEmail(
+        **described("Where to send questions about this device; null for the organisation's.")
+    )
+    dev_eui = DevEui(
+        **described(
+            "Its LoRaWAN DevEUI, 16 hexadecimal digits, unique in the register; null if none.",
+            "70B3D57ED0001234",
+        )
+    )
+    ttn_device_id = OptionalText(
+        validate=validate.Length(max=200),
+        **described("Its device id on The Things Network, unique in the register; null if none."),
+    )
     # How often it reports; without it, the device is never marked as not reporting.
-    reporting_interval = ReportingInterval()
-    metrics = fields.List(fields.Nested(MetricSchema), load_default=list)
+    reporting_interval = ReportingInterval(
+        **described(
+            "How often it reports: an ISO 8601 duration such as PT15M, PT1H or P1D, or text such "
+            "as '15 minutes' (more than zero, 1 year at most); answered as ISO 8601; null if "
+            "it does not say, and then it is never marked as not reporting.",
+            "PT15M",
+        )
+    )
+    metrics = fields.List(
+        fields.Nested(MetricSchema),
+        load_default=list,
+        **described(
+            "The data it collects, one metric each (keys unique); a message's undeclared "
+            "metric is refused. In a change, the list given replaces the whole list."
+        ),
+    )
 
     @validates_schema
     def consistent(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -5,8 +5,9 @@ here, what does it collect, how long is that kept, who is responsible, and wheth
 does what the register says (compliance, from the figures the compliance job stores: data
 refused, oldest reading against retention).
 `find_card` and `find_history` are what the device's pages and API v1 ask for, and
-`find_card_and_version` the card with its entry's version, for API v1's ETag: a 404 when the
-register has no such device.
+`find_card_and_version` the card with its entry's version, for API v1's ETag, and `find_entry`
+the register entry itself, which API v1's writes take: a 404 when the register has no such
+device.
 """
 
 from __future__ import annotations
@@ -153,6 +154,15 @@ def find_card_and_version(public_id: str) -> tuple[dict[str, Any], str]:
     if card is None or entry is None:
         _no_such_device(public_id)
     return card, devices.version_of(entry)
+
+
+def find_entry(public_id: str) -> dict[str, Any]:
+    """The device's register entry (`register.devices.get_device`); a 404 when there is none."""
+    with database.connection() as conn:
+        entry = devices.get_device(conn, public_id)
+    if entry is None:
+        _no_such_device(public_id)
+    return entry
 
 
 def find_history(public_id: str) -> list[dict[str, Any]]:

@@ -174,6 +174,7 @@ def test_a_device_says_everything_in_words_and_ids(client: FlaskClient, register
         "page": "/devices/camden-cam-0001",
         "history": "/api/v1/devices/camden-cam-0001/history",
         "readings": "/api/v1/devices/camden-cam-0001/readings",
+        "entry": "/api/v1/devices/camden-cam-0001/entry",
     }
     assert set(device) == set(schemas.Device._declared_fields)
 
@@ -367,6 +368,84 @@ def test_the_openapi_document_lists_every_route_and_the_filters_the_list_checks(
     assert set(device["required"]) == set(device["properties"])
 
 
+def enums_and_properties(schema: object) -> tuple[list[list], list[tuple[str, dict]]]:
+    """Every enum in a part of the OpenAPI document, and every schema property with its name."""
+    enums: list[list] = []
+    properties: list[tuple[str, dict]] = []
+    if isinstance(schema, dict):
+        if isinstance(schema.get("enum"), list):
+            enums.append(schema["enum"])
+        if isinstance(schema.get("properties"), dict):
+            properties.extend(schema["properties"].items())
+        for value in schema.values():
+            found = enums_and_properties(value)
+            enums += found[0]
+            properties += found[1]
+    elif isinstance(schema, list):
+        for value in schema:
+            found = enums_and_properties(value)
+            enums += found[0]
+            properties += found[1]
+    return enums, properties
+
+
+def test_the_openapi_document_describes_every_field_an_entry_has_and_no_enum_holds_null(
+    client: FlaskClient, register: Settings
+) -> None:
+    document = ok(client, "/api/v1/openapi.json")
+    enums, _ = enums_and_properties(document)
+    assert enums and all(None not in enum for enum in enums)
+    components = document["components"]["schemas"]
+    for name in ("DeviceEntry", "NewDeviceEntry", "DeviceChanges", "DeclaredMetric"):
+        _, properties = enums_and_properties({"properties": components[name]["properties"]})
+        assert properties
+        undescribed = [field for field, spec in properties if not spec.get("description")]
+        assert undescribed == [], name
+    legal_basis = components["DeviceEntry"]["properties"]["legal_basis"]
+    assert legal_basis["nullable"] is True and "consent" in legal_basis["enum"]
+    retention = components["DeclaredMetric"]["properties"]["retention"]
+    interval = components["DeviceEntry"]["properties"]["reporting_interval"]
+    for period in (retention, interval):
+        assert period["type"] == "string"
+        assert "ISO 8601" in period["description"]
+    assert "not retained" in retention["description"] and retention["example"] == "P30D"
+    assert "organisation" not in components["NewDeviceEntry"]["required"]
+    assert "organisation" in components["DeviceEntry"]["required"]
+    post = document["paths"]["/api/v1/devices"]["post"]
+    assert "404" not in post["responses"]
+    assert post["requestBody"]["content"]["application/json"]["example"]["public_id"]
+    patch = document["paths"]["/api/v1/devices/{public_id}"]["patch"]
+    assert all(c["example"] for c in patch["requestBody"]["content"].values())
+    assert "404" in patch["responses"]
+    imported = components["ImportResult"]["properties"]["changes"]
+    change = imported["additionalProperties"]["additionalProperties"]
+    assert change == {"$ref": "#/components/schemas/FieldChange"}
+    entry = document["paths"]["/api/v1/devices/{public_id}/entry"]["get"]
+    assert entry["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/DeviceEntry"
+    }
+    assert "ETag" in entry["responses"]["200"]["headers"]
+
+
+def test_the_api_page_shows_the_entrys_meaning_examples_and_how_to_change_a_device(
+    client: FlaskClient, register: Settings
+) -> None:
+    html = client.get("/api").get_data(as_text=True)
+    assert "None" not in html
+    assert "text, one of: consent, contract, legal_obligation, vital_interests, public_task, " \
+        "legitimate_interests, or null" in html  # fmt: skip
+    schema = html.split('<h3 id="schema-DeviceEntry">', 1)[1].split("</section>", 1)[0]
+    assert "<td></td>" not in schema
+    assert "How long its readings are kept" in html and "not retained" in html
+    assert '<h2 id="changing-a-device">Changing a device</h2>' in html
+    read = "curl -D headers.txt -o entry.json http://localhost/api/v1/devices/camden-aq-0001/entry"
+    assert read in html
+    assert "curl -X PATCH -H &#34;Authorization: Bearer $TOKEN&#34; -H" in html
+    assert "&#34;public_id&#34;: &#34;camden-aq-0042&#34;" in html  # POST's example body
+    imports = "--data-binary @devices.csv &#39;http://localhost/api/v1/devices/import?dry_run=true"
+    assert imports in html
+
+
 def test_the_device_lists_documented_limits_are_the_ones_it_checks(
     client: FlaskClient, register: Settings
 ) -> None:
@@ -406,7 +485,7 @@ def test_the_api_page_explains_every_operation_from_the_same_document(
             for parameter in operation["parameters"]:
                 assert f'<th scope="row"><code>{parameter["name"]}</code></th>' in html
     assert "<code>PATCH /api/v1/devices/{public_id}</code>, with an API token" in html
-    assert "Send: <code>application/json</code> (DeviceEntry)." in html
+    assert "Send: <code>application/json</code> (NewDeviceEntry)." in html
     assert '<h3 id="schema-DeviceEntry">DeviceEntry</h3>' in html
     assert "text, one of: planned, active, suspended, decommissioned" in html
     assert "number (above 0, to 5000.0)" in html

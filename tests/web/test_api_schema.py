@@ -52,6 +52,7 @@ OPERATIONS = (
     ("/api/v1/devices/{public_id}", "GET"),
     ("/api/v1/devices/{public_id}", "PATCH"),
     ("/api/v1/devices/{public_id}", "DELETE"),
+    ("/api/v1/devices/{public_id}/entry", "GET"),
     ("/api/v1/devices/{public_id}/history", "GET"),
     ("/api/v1/devices/{public_id}/readings", "GET"),
     ("/api/v1/organisations", "GET"),

@@ -145,9 +145,145 @@ def test_a_patch_merges_the_fields_given_and_metrics_replace_the_list(
     )
 
 
+def audit_changes(settings: Settings, public_id: str) -> list[dict[str, Any]]:
+    """The changes each of a device's audit events records, oldest first."""
+    with db.connect(settings) as conn:
+        rows = conn.execute(
+            """SELECT e.changes FROM audit_events e
+                 JOIN devices d ON d.id = e.entity_id AND e.entity = 'device'
+                WHERE d.public_id = %s ORDER BY e.id""",
+            (public_id,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def read_entry(client: FlaskClient, public_id: str) -> TestResponse:
+    answer = client.get(f"/api/v1/devices/{public_id}/entry")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.mimetype == "application/json"
+    return answer
+
+
+def test_a_devices_entry_is_the_register_entry_with_the_cards_etag(
+    client: FlaskClient, engineer: str, web_settings: Settings
+) -> None:
+    for public_id in ("camden-aq-0001", "hackney-aq-0001"):  # anyone may read any entry
+        answer = read_entry(client, public_id)
+        with db.connect(web_settings) as conn:
+            stored = devices.get_device(conn, public_id)
+        assert answer.get_json() == stored
+        assert answer.headers["ETag"] == etag_of(client, public_id) == version_in(answer)
+    assert "unit_text" not in answer.get_json()["metrics"][0]
+
+
+def test_an_entry_sent_back_unchanged_changes_nothing_and_one_retention_changes_one_field(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    read = read_entry(client, "camden-aq-0001")
+    entry, etag = read.get_json(), read.headers["ETag"]
+    events = audit_changes(web_settings, "camden-aq-0001")
+    state = register_state(web_settings)
+    same = client.patch(
+        "/api/v1/devices/camden-aq-0001", json=entry, headers=bearer(token, **{"If-Match": etag})
+    )
+    assert same.status_code == 200, same.get_data(as_text=True)
+    assert same.get_json() == entry
+    assert same.headers["ETag"] == etag
+    assert register_state(web_settings) == state  # no change and no audit event
+
+    entry["metrics"][0]["retention"] = "7 days"
+    shorter = client.patch(
+        "/api/v1/devices/camden-aq-0001", json=entry, headers=bearer(token, **{"If-Match": etag})
+    )
+    assert shorter.status_code == 200, shorter.get_data(as_text=True)
+    assert shorter.get_json()["metrics"][0]["retention"] == "P7D"
+    assert shorter.headers["ETag"] == read_entry(client, "camden-aq-0001").headers["ETag"] != etag
+    assert audit_changes(web_settings, "camden-aq-0001") == [
+        *events,
+        {"metrics.no2.retention": {"before": "P30D", "after": "P7D"}},
+    ]
+
+
+def test_the_entry_of_an_unknown_device_is_a_404_and_a_parameter_a_400(
+    client: FlaskClient, engineer: str
+) -> None:
+    unknown = client.get("/api/v1/devices/camden-aq-9999/entry")
+    assert "camden-aq-9999" in problem(unknown, 404)["detail"]
+    asked = client.get("/api/v1/devices/camden-aq-0001/entry?fields=all")
+    assert "unknown parameter 'fields'" in problem(asked, 400)["detail"]
+
+
+def test_a_new_device_without_an_organisation_is_the_tokens(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    entry = device_entry("camden-aq-0002")
+    del entry["organisation"]
+    answer = client.post("/api/v1/devices", json=entry, headers=bearer(token))
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    assert answer.get_json()["organisation"] == "camden"
+    with db.connect(web_settings) as conn:
+        stored = conn.execute(
+            """SELECT o.slug FROM devices d JOIN organisations o ON o.id = d.organisation_id
+                WHERE d.public_id = 'camden-aq-0002'"""
+        ).fetchone()
+    assert stored == ("camden",)
+    for public_id, not_given in (("camden-aq-0003", None), ("camden-aq-0004", " ")):
+        again = client.post(
+            "/api/v1/devices",
+            json=device_entry(public_id, organisation=not_given),
+            headers=bearer(token),
+        )
+        assert again.status_code == 201, again.get_data(as_text=True)
+        assert again.get_json()["organisation"] == "camden"
+    # Naming another organisation is still refused, and stores nothing.
+    state = register_state(web_settings)
+    theirs = client.post(
+        "/api/v1/devices",
+        json=device_entry("camden-aq-0005", organisation="hackney"),
+        headers=bearer(token),
+    )
+    assert "not those of 'hackney'" in problem(theirs, 403)["detail"]
+    assert register_state(web_settings) == state
+
+
+def test_the_documents_example_bodies_are_accepted(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    new = paths["/api/v1/devices"]["post"]["requestBody"]["content"]["application/json"]
+    created = client.post("/api/v1/devices", json=new["example"], headers=bearer(token))
+    assert created.status_code == 201, created.get_data(as_text=True)
+    change = paths["/api/v1/devices/{public_id}"]["patch"]["requestBody"]["content"]
+    for kind, content in change.items():
+        public_id = new["example"]["public_id"]
+        before = read_entry(client, public_id).get_json()
+        changed = client.patch(
+            f"/api/v1/devices/{public_id}",
+            data=json.dumps(content["example"]),
+            content_type=kind,
+            headers=bearer(token, **{"If-Match": etag_of(client, public_id)}),
+        )
+        assert changed.status_code == 200, changed.get_data(as_text=True)
+        assert changed.get_json() == {**before, **content["example"]}
+
+
 def test_delete_decommissions_on_the_day_given_and_keeps_the_device(
     client: FlaskClient, token: str, web_settings: Settings
 ) -> None:
+    future = client.delete(
+        "/api/v1/devices/camden-aq-0001?on=2099-01-01",
+        headers=bearer(token, **{"If-Match": etag_of(client, "camden-aq-0001")}),
+    )
+    assert future.status_code == 422
+    assert future.get_json()["errors"] == [
+        {
+            "place": None,
+            "field": "decommissioned_on",
+            "message": "must not be in the future: a device is decommissioned once it is out "
+            "of service",
+        }
+    ]
+    assert audit_events(web_settings, "camden-aq-0001")[-1][0] == "create"
     answer = client.delete(
         "/api/v1/devices/camden-aq-0001?on=2026-11-20",
         headers=bearer(token, **{"If-Match": etag_of(client, "camden-aq-0001")}),
@@ -230,7 +366,14 @@ def test_a_change_based_on_an_old_version_is_412_and_changes_nothing(
         headers=bearer(token, **{"If-Match": old}),
     )
     refused = problem(second, 412)
-    assert "has changed since you read it" in refused["detail"]
+    # It says what happened, and the version to read, without guessing who made the change
+    # (here it was this token's own).
+    assert refused["detail"] == (
+        "device camden-aq-0001 has changed since the version named in If-Match, so nothing was "
+        f"stored; its current ETag is {first.headers['ETag']}: read it again and make your "
+        "change to what it says now"
+    )
+    assert "someone else" not in refused["detail"]
     assert second.headers["ETag"] == first.headers["ETag"]
     stale_delete = client.delete(
         "/api/v1/devices/camden-aq-0001", headers=bearer(token, **{"If-Match": old})
@@ -459,6 +602,11 @@ def test_a_dry_run_import_says_what_would_change_and_stores_nothing(
         "dry_run": True,
         "created": ["camden-aq-0002"],
         "changed": ["camden-aq-0001"],
+        "changes": {
+            "camden-aq-0001": {
+                "name": {"before": "Air quality monitor", "after": "Renamed by the file"}
+            }
+        },
         "unchanged": [],
     }
     assert register_state(web_settings) == state

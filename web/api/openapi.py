@@ -22,12 +22,13 @@ from flask import Flask, current_app
 from marshmallow import Schema, fields
 
 from register import vocab
-from register.schemas import METRIC_KEY, SLUG, DeviceSchema, MetricSchema, Term
+from register.schemas import METRIC_KEY, SLUG, DeviceSchema, MetricSchema, Retention, Term
 from web import database, device_filters, queries
 from web.api import schemas
 
 VERSION = "1.0.0"
 CHANGES = {"$ref": "#/components/schemas/DeviceChanges"}
+NEW_ENTRY = {"$ref": "#/components/schemas/NewDeviceEntry"}
 ERROR_TEXT = {
     400: "A parameter is wrong; `detail` says which and why.",
     403: "The data exists but is not published; `detail` says why.",
@@ -42,7 +43,10 @@ WRITE_ERROR_TEXT = {
         "`errors` name each such entry."
     ),
     404: "There is no such device in the register.",
-    412: "The device changed since the version in If-Match; read it again.",
+    412: (
+        "The device changed since the version named in If-Match, and nothing was stored; the "
+        "answer's ETag is its current version: read it again and make the change to that."
+    ),
     413: "The body is larger than this operation takes.",
     415: "The body's Content-Type is not one this operation takes.",
     422: "The entry is refused: `errors` names each bad field, as the import does.",
@@ -90,6 +94,8 @@ class Operation:
     success: int = 200
     headers: tuple[str, ...] = ()
     if_match: bool = False
+    # An example body, shown with every media type the operation takes.
+    example: Any = None
 
     @property
     def writes(self) -> bool:
@@ -178,7 +184,11 @@ def _operation(operation: Operation, path_arguments: list[str]) -> dict[str, Any
     if operation.body:
         found["requestBody"] = {
             "required": True,
-            "content": {kind: {"schema": shape} for kind, shape in operation.body.items()},
+            "content": {
+                kind: {"schema": shape}
+                | ({} if operation.example is None else {"example": operation.example})
+                for kind, shape in operation.body.items()
+            },
         }
     if writes:
         found["security"] = [{"bearerAuth": []}]
@@ -188,11 +198,12 @@ def _operation(operation: Operation, path_arguments: list[str]) -> dict[str, Any
 def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
     """The OpenAPI document of the API routes registered on `app`; the device list's
     `organisation` filter lists the register's `organisations` (slugs)."""
+    plugin = MarshmallowPlugin()
     spec = APISpec(
         title="Lamplighter register API",
         version=VERSION,
         openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[plugin],
         info={
             "description": (
                 "The public register of sensors in public places: devices, their history, "
@@ -203,6 +214,8 @@ def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
             "license": {"name": "Open Government Licence v3.0"},
         },
     )
+    # A period (retention, reporting interval) is text: ISO 8601, or words the register reads.
+    plugin.map_to_openapi_type(Retention, "string", None)  # type: ignore[no-untyped-call]
     spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     # The register's own schemas, named apart from the answers' Device and Metric.
     spec.components.schema("DeclaredMetric", schema=MetricSchema)
@@ -226,10 +239,31 @@ def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
         **{key: value for key, value in components["DeviceEntry"].items() if key != "required"},
         "description": "Fields of a DeviceEntry to change; `metrics`, if given, replaces the list.",
     }
+    components["NewDeviceEntry"] = {
+        **components["DeviceEntry"],
+        "required": [
+            name for name in components["DeviceEntry"]["required"] if name != "organisation"
+        ],
+        "description": "A DeviceEntry to register; without `organisation`, it is the token's.",
+    }
+    _no_null_in_enums(document)
     for parameter in document["paths"].get("/api/v1/devices", {}).get("get", {})["parameters"]:
         if parameter["name"] == "organisation" and organisations:  # JSON Schema: no empty enum
             parameter["schema"]["enum"] = organisations
     return document
+
+
+def _no_null_in_enums(schema: Any) -> None:
+    """Take null out of every enum: apispec adds it to a nullable field's, where OpenAPI 3.0's
+    `nullable: true` already says that null is allowed."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("enum"), list):
+            schema["enum"] = [value for value in schema["enum"] if value is not None]
+        for value in schema.values():
+            _no_null_in_enums(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _no_null_in_enums(value)
 
 
 def _name_the_vocabularies(components: dict[str, Any]) -> None:

@@ -1,12 +1,15 @@
-"""`/api`: API v1 for people, a page read from the same OpenAPI document the API serves; and
-its JSON twin, `/api.json`, which is that document."""
+"""`/api`: API v1 for people, a page read from the same OpenAPI document the API serves (with a
+curl command for each write, and its example body); and its JSON twin, `/api.json`, which is
+that document."""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, request
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
@@ -17,6 +20,8 @@ EXAMPLE_QUERIES = {
     "/api/v1/devices": "?near=51.5390,-0.1426&radius=500",
     "/api/v1/devices/{public_id}/readings": "?metric=no2&bucket=1h",
 }
+# A write's example: the file its body comes from, when it has no example body of its own.
+EXAMPLE_FILES = {"/api/v1/devices/import": ("text/csv", "devices.csv", "?dry_run=true")}
 
 
 def words(text: str) -> Markup:
@@ -64,14 +69,44 @@ def _example(path: str, method: str, operation: dict[str, Any]) -> str | None:
     """A request to try in a browser; None for a write, which a link cannot make."""
     if method != "get":
         return None
-    example = path
+    return _address(path, operation) + EXAMPLE_QUERIES.get(path, "")
+
+
+def _address(path: str, operation: dict[str, Any]) -> str:
+    """The path with each of its parameters' example values."""
     for parameter in operation["parameters"]:
         if parameter["in"] == "path":
-            example = example.replace("{" + parameter["name"] + "}", parameter["example"])
-    return example + EXAMPLE_QUERIES.get(path, "")
+            path = path.replace("{" + parameter["name"] + "}", parameter["example"])
+    return path
 
 
-def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+def example_body(operation: dict[str, Any]) -> Any:
+    """The example body the document gives a write, or None."""
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        if "example" in content:
+            return content["example"]
+    return None
+
+
+def curl(base: str, path: str, method: str, operation: dict[str, Any]) -> str | None:
+    """A write as a curl command, with its example body; None for a read."""
+    if "security" not in operation:
+        return None
+    kind, file_name, query = EXAMPLE_FILES.get(path, ("application/json", "", ""))
+    # The token is a shell variable, so its header is in double quotes; the rest are quoted.
+    words = ["curl", "-X", method.upper(), '-H "Authorization: Bearer $TOKEN"']
+    if any(p["name"] == "If-Match" for p in operation["parameters"]):
+        words += ["-H", shlex.quote('If-Match: "<the ETag a read gave>"')]
+    body = example_body(operation)
+    if body is not None or file_name:
+        data = (
+            ["--data", json.dumps(body)] if body is not None else ["--data-binary", f"@{file_name}"]
+        )
+        words += ["-H", shlex.quote(f"Content-Type: {kind}"), data[0], shlex.quote(data[1])]
+    return " ".join([*words, shlex.quote(base + _address(path, operation) + query)])
+
+
+def _operations(document: dict[str, Any], base: str) -> list[dict[str, Any]]:
     found = []
     for path, item in document["paths"].items():
         for method, operation in item.items():
@@ -86,6 +121,12 @@ def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
                     "summary": operation["summary"],
                     "description": words(operation["description"]),
                     "example": _example(path, method, operation),
+                    "curl": curl(base, path, method, operation),
+                    "example_body": (
+                        None
+                        if example_body(operation) is None
+                        else json.dumps(example_body(operation), indent=2)
+                    ),
                     "token": "security" in operation,
                     "body": [(kind, type_text(shape["schema"])) for kind, shape in body.items()],
                     "parameters": [
@@ -133,7 +174,8 @@ def api_page() -> str:
     return render_template(
         "api.html",
         info=document["info"],
-        operations=_operations(document),
+        operations=_operations(document, request.host_url.rstrip("/")),
+        base=request.host_url.rstrip("/"),
         schemas=_schemas(document),
     )
 

@@ -1,6 +1,7 @@
-"""API v1, under `/api/v1`: devices with the home page's filters plus `bbox`, a device, its
-history and its open readings, organisations, vocabularies, and the OpenAPI document; the writes,
-for an organisation's API token, are in `web.api.writes`, on the same blueprint.
+"""API v1, under `/api/v1`: devices with the home page's filters plus `bbox`, a device (its card,
+and its register entry, the shape the writes take), its history and its open readings,
+organisations, vocabularies, and the OpenAPI document; the writes, for an organisation's API
+token, are in `web.api.writes`, on the same blueprint.
 
 Every answer is dumped through its schema in `web.api.schemas`. Bad parameters are a 400, and
 unknown things a 404, as RFC 9457 problems (see `web.views.errors`).
@@ -14,13 +15,14 @@ from flask import Blueprint, abort, jsonify, request
 from marshmallow import Schema
 from werkzeug.wrappers import Response
 
-from register import validation, vocab
+from register import devices, validation, vocab
 from register.queries import Conn
+from register.schemas import DeviceSchema
 from register.validation import InvalidEntry
 from web import database, device_filters, device_list, open_readings, organisation_summary, queries
 from web.api import openapi, schemas
 from web.api.openapi import Operation, documented
-from web.device_card import find_card_and_version, find_history
+from web.device_card import find_card_and_version, find_entry, find_history
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 PREFIX = "/api/v1"
@@ -89,7 +91,8 @@ def list_devices() -> Response:
             "basis, who is responsible, when it was last heard from, and compliance: each "
             "metric's oldest stored reading against its declared retention, and data refused "
             "in the last 7 and 30 days by reason, as the compliance job last computed them "
-            "(`computed_at`; null before its first run)."
+            "(`computed_at`; null before its first run). This is written for people; the "
+            "writes take its register entry (`links.entry`), which has the same ETag."
         ),
         response=schemas.Device,
         headers=("ETag",),
@@ -107,9 +110,40 @@ def get_device(public_id: str) -> Response:
         "page": card["url"],
         "history": f"{PREFIX}/devices/{public_id}/history",
         "readings": f"{PREFIX}/devices/{public_id}/readings",
+        "entry": f"{PREFIX}/devices/{public_id}/entry",
     }
     response = _answer(schemas.Device, card)
     response.headers["ETag"] = f'"{version}"'
+    return response
+
+
+@blueprint.get("/devices/<public_id>/entry")
+@documented(
+    Operation(
+        summary="A device's register entry",
+        description=(
+            "The device's entry as the register holds it: exactly the shape `POST` and `PATCH` "
+            "take and the register's exports hold (ids rather than words, periods in ISO "
+            "8601), with the same ETag as the device's card. To change one metric, read this, "
+            "change it, and `PATCH` its `metrics` back with the ETag in If-Match: a worked "
+            "example is on the /api page, under Changing a device."
+        ),
+        response=DeviceSchema,
+        headers=("ETag",),
+        errors=(404,),
+        tags=("devices",),
+    )
+)
+def get_device_entry(public_id: str) -> Response:
+    _no_arguments()
+    return entry_answer(find_entry(public_id))
+
+
+def entry_answer(entry: dict[str, Any], status: int = 200) -> Response:
+    """A device's register entry, with its version as the ETag (a read's answer, and a write's)."""
+    response = jsonify(entry)
+    response.status_code = status
+    response.headers["ETag"] = f'"{devices.version_of(entry)}"'
     return response
 
 

@@ -240,6 +240,9 @@ class DeviceLinks(Schema):
     page = fields.String(**_described("The device's page for people."))
     history = fields.String()
     readings = fields.String(**_described("Its open readings (open-data metrics only)."))
+    entry = fields.String(
+        **_described("Its register entry: the shape the writes take, with the same ETag.")
+    )
 
 
 class Device(Schema):
@@ -426,10 +429,27 @@ class Invalid(Problem):
     errors = fields.List(fields.Nested(BadField), **_described("Every problem found."))
 
 
+class FieldChange(Schema):
+    """One field of a device entry before and after a change, as its history records it."""
+
+    before = fields.Raw(allow_none=True, **_described("The value before; null if it had none."))
+    after = fields.Raw(allow_none=True, **_described("The value after; null if it has none."))
+
+
 class ImportResult(Schema):
     dry_run = fields.Boolean(**_described("True when nothing was stored."))
     created = fields.List(fields.String(), **_described("Devices new to the register."))
     changed = fields.List(fields.String(), **_described("Devices whose entry changes."))
+    changes = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Nested(FieldChange)),
+        **_described(
+            "For each device in `changed`, by its id: each changed field with its value before "
+            "and after, named as its history names it (a metric's retention is "
+            "metrics.no2.retention; a metric added or withdrawn is metrics.no2, with null on "
+            "one side)."
+        ),
+    )
     unchanged = fields.List(fields.String(), **_described("Devices already as the file says."))
 
 
@@ -493,6 +513,7 @@ RESPONSES = (
     Readings,
     BadField,
     Invalid,
+    FieldChange,
     ImportResult,
 )
 for _shape in RESPONSES:

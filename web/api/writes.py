@@ -26,8 +26,8 @@ from register.schemas import DeviceSchema
 from register.validation import FieldError, InvalidEntry
 from web import database
 from web.api import bearer, bodies, schemas
-from web.api.openapi import CHANGES, Operation, documented
-from web.api.routes import PREFIX, blueprint, load_query
+from web.api.openapi import CHANGES, NEW_ENTRY, Operation, documented
+from web.api.routes import PREFIX, blueprint, entry_answer, load_query
 from web.views.errors import problem
 
 ENTRY_TYPES = ("application/json",)
@@ -37,7 +37,32 @@ FILE_TYPES = {"text/csv": "csv", "application/json": "json", "application/geo+js
 IMPORT_PROBLEM = re.compile(
     r"^(?P<place>(?:line|device|feature) \d+), (?P<field>[^:]*): (?P<message>.*)$", re.S
 )
-WRITE_ERRORS = (401, 403, 404, 413, 415, 422)
+# What a create or an import can answer besides its success: no device is looked up by address.
+WRITE_ERRORS = (401, 403, 413, 415, 422)
+# A new device's entry, and a change to one, as the OpenAPI document shows them.
+NEW_ENTRY_EXAMPLE = {
+    "public_id": "camden-aq-0042",
+    "name": "Air quality monitor",
+    "status": "active",
+    "latitude": 51.539,
+    "longitude": -0.1426,
+    "place": "lamp post 42, Camden High Street",
+    "technology": ["air_quality"],
+    "purposes": ["health", "planning_decision_making"],
+    "data_types": ["values_time"],
+    "installed_on": "2026-11-30",
+    "reporting_interval": "PT15M",
+    "metrics": [
+        {
+            "key": "no2",
+            "label": "Nitrogen dioxide",
+            "unit": "ug/m3",
+            "retention": "P30D",
+            "open_data": True,
+        }
+    ],
+}
+CHANGE_EXAMPLE = {"place": "lamp post 43, Camden High Street", "reporting_interval": "PT30M"}
 
 
 def _etag(version: str) -> str:
@@ -54,7 +79,13 @@ def _refusals() -> Iterator[None]:
     except NotAllowed as refused:
         abort(problem(403, str(refused)))
     except devices.StaleEntry as stale:
-        abort(problem(412, str(stale), headers={"ETag": _etag(stale.current_version)}))
+        current = _etag(stale.current_version)
+        detail = (
+            f"device {stale.public_id} has changed since the version named in If-Match, so "
+            f"nothing was stored; its current ETag is {current}: read it again and make your "
+            "change to what it says now"
+        )
+        abort(problem(412, detail, headers={"ETag": current}))
     except devices.UnknownDevice as unknown:
         abort(problem(404, f"There is no device {str(unknown)[:80]!r} in the register."))
 
@@ -81,10 +112,7 @@ def _answer(conn: Conn, public_id: str, status: int = 200) -> Response:
     entry = devices.get_device(conn, public_id)
     if entry is None:
         raise devices.UnknownDevice(public_id)
-    response = jsonify(entry)
-    response.status_code = status
-    response.headers["ETag"] = _etag(devices.version_of(entry))
-    return response
+    return entry_answer(entry, status)
 
 
 def _current(conn: Conn, public_id: str, token: Token) -> tuple[dict[str, Any], str]:
@@ -113,11 +141,13 @@ def _current(conn: Conn, public_id: str, token: Token) -> tuple[dict[str, Any], 
         summary="Register a device",
         description=(
             "Add a device of the token's organisation. The body is a device entry, as the "
-            "import's JSON files and the register's exports hold them. The answer is the entry "
-            "as stored, with its ETag and its address (Location)."
+            "import's JSON files and the register's exports hold them; without `organisation`, "
+            "it is the token's. The answer is the entry as stored, with its ETag and its "
+            "address (Location)."
         ),
         response=DeviceSchema,
-        body={"application/json": DeviceSchema},
+        body={"application/json": NEW_ENTRY},
+        example=NEW_ENTRY_EXAMPLE,
         success=201,
         headers=("ETag", "Location"),
         errors=WRITE_ERRORS,
@@ -127,7 +157,10 @@ def _current(conn: Conn, public_id: str, token: Token) -> tuple[dict[str, Any], 
 def create_device() -> Response:
     token = bearer.token()
     entry = bodies.json_object(ENTRY_TYPES)
-    _own(token, entry.get("organisation"))
+    named = entry.get("organisation")
+    if named is None or (isinstance(named, str) and not named.strip()):  # not given
+        entry["organisation"] = token.organisation
+    _own(token, entry["organisation"])
     with _refusals(), database.connection() as conn, conn.transaction():
         result = devices.create_device(conn, entry, token.actor())
         response = _answer(conn, result.public_id, 201)
@@ -142,14 +175,17 @@ def create_device() -> Response:
         description=(
             "Change some fields of a device of the token's organisation (a JSON merge patch: "
             "the fields given replace the entry's; `metrics`, when given, replaces the whole "
-            "list, and a metric left out is withdrawn). If-Match must name the device's current "
-            "ETag. The answer is the entry as stored, with its new ETag."
+            "list, and a metric left out is withdrawn: to change one metric, read the whole "
+            "entry at `/api/v1/devices/{public_id}/entry`, change it, and send its `metrics` "
+            "back). If-Match must name the device's current ETag. The answer is the entry as "
+            "stored, with its new ETag."
         ),
         response=DeviceSchema,
         body={kind: CHANGES for kind in CHANGE_TYPES},
+        example=CHANGE_EXAMPLE,
         headers=("ETag",),
         if_match=True,
-        errors=(*WRITE_ERRORS, 412, 428),
+        errors=(*WRITE_ERRORS, 404, 412, 428),
         tags=("writes",),
     )
 )
@@ -219,7 +255,8 @@ def _import_problem(text: str) -> dict[str, Any]:
         description=(
             "Check a file of the token's organisation's devices, as CSV, JSON or GeoJSON (by "
             "Content-Type, in the shapes the register's exports have), and say which devices "
-            "it would create, change or leave unchanged; or every problem, by its line, device "
+            "it would create, change (with each changed field before and after) or leave "
+            "unchanged; or every problem, by its line, device "
             "or feature and its field. With `dry_run=false` the file is imported: every entry "
             "is stored, or none. An entry naming another organisation, or taking over another "
             "organisation's device, makes the answer a 403 (for a dry run too), whose `errors` "
@@ -270,6 +307,7 @@ def import_devices() -> Response:
         "dry_run": asked["dry_run"],
         "created": report.created,
         "changed": report.updated,
+        "changes": {public_id: report.changes[public_id] for public_id in report.updated},
         "unchanged": report.unchanged,
     }
     return jsonify(schemas.ImportResult().dump(found))
