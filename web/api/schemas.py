@@ -431,6 +431,12 @@ class ImportResult(Schema):
     created = fields.List(fields.String(), **_described("Devices new to the register."))
     changed = fields.List(fields.String(), **_described("Devices whose entry changes."))
     unchanged = fields.List(fields.String(), **_described("Devices already as the file says."))
+    left_alone = fields.List(
+        fields.String(),
+        **_described(
+            "Other organisations' devices, already as the file says: left alone, never stored."
+        ),
+    )
 
 
 class ImportQuery(Schema):
