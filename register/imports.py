@@ -73,6 +73,9 @@ class ImportReport:
     # the organisations (slugs) whose devices it would create, change or take over.
     others_changed: list[str] = field(default_factory=list)
     others_written: list[str] = field(default_factory=list)
+    # The version (`devices.version_of`) of the entry the file gives for each of those devices,
+    # left alone or changed: so an outcome tells a file changed from a register changed.
+    others_versions: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # Each created or updated device's changes, as `register.audit.diff` gives them.
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -87,9 +90,12 @@ class ImportReport:
 
     def outcome(self) -> str:
         """A fingerprint of what the import does: which devices it creates, updates (field by
-        field), leaves unchanged, and leaves alone as another organisation's. The same file on
-        the same register gives the same one."""
-        done = [self.created, self.updated, self.unchanged, self.changes, self.others_unchanged]
+        field), leaves unchanged, and leaves alone as another organisation's (with the entry the
+        file gives for each). The same file on the same register gives the same one."""
+        left_alone = {
+            public_id: self.others_versions[public_id] for public_id in self.others_unchanged
+        }
+        done = [self.created, self.updated, self.unchanged, self.changes, left_alone]
         return hashlib.sha256(orjson.dumps(done, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -244,14 +250,31 @@ def import_entries(
     another organisation's device, or takes over a device another organisation owns) is a
     problem of its own, and sets `forbidden`. With `expected_outcome` (a dry run's `outcome()`),
     the import is stored only if it does exactly that; otherwise it is rolled back and the
-    report, with `outcome_changed` set, says what it would do now. A previewed file left another
-    organisation's devices alone, so when one of them would now change (that organisation
-    changed it since), the commit is refused as an outcome changed too, with its problem."""
+    report, with `outcome_changed` set, says what it would do now. That holds too when the file
+    now changes a device of another organisation that the expected outcome left alone (that
+    organisation changed it since): the report has its problem, and `outcome_changed` set."""
     report = ImportReport()
     valid = _checked(conn, entries, actor, report)
-    if report.problems:
-        report.outcome_changed = expected_outcome is not None and bool(report.others_changed)
-        return report
+    if not report.problems:
+        _store(conn, valid, actor, report, dry_run=dry_run, expected_outcome=expected_outcome)
+    elif expected_outcome is not None and report.others_changed:
+        report.outcome_changed = _changed_under_the_preview(
+            conn, valid, actor, report, expected_outcome
+        )
+    return report
+
+
+def _store(
+    conn: Conn,
+    valid: list[tuple[Entry, dict[str, Any]]],
+    actor: Actor,
+    report: ImportReport,
+    *,
+    dry_run: bool,
+    expected_outcome: str | None = None,
+) -> None:
+    """Save every valid entry in one transaction, with what each did in the report; roll it
+    back for a dry run or an outcome other than the one expected, or when one is refused."""
     current: Entry | None = None
     try:
         with conn.transaction():
@@ -274,7 +297,25 @@ def import_entries(
         report.problems.extend(current.locate(e) if current else str(e) for e in errors)
         report.created, report.updated, report.unchanged = [], [], []
         report.changes = {}
-    return report
+
+
+def _changed_under_the_preview(
+    conn: Conn,
+    valid: list[tuple[Entry, dict[str, Any]]],
+    actor: Actor,
+    report: ImportReport,
+    expected_outcome: str,
+) -> bool:
+    """Whether the file had the expected outcome when the other organisations' devices it now
+    changes were as it gives them: the register changed since the preview (a stale commit),
+    not a file that never could be imported (a 403). Found by a dry run of the entries the
+    actor may write, with those devices counted as left alone."""
+    then = ImportReport(
+        others_unchanged=report.others_unchanged + report.others_changed,
+        others_versions=report.others_versions,
+    )
+    _store(conn, valid, actor, then, dry_run=True)
+    return then.ok and then.outcome() == expected_outcome
 
 
 def _checked(
@@ -343,10 +384,16 @@ def _others_left_alone(
         owner = owners.get(data["public_id"])
         if not refused:
             kept.append((entry, data))
-        elif owner is not None and not audit.diff(current[owner["id"]], devices.SCHEMA.dump(data)):
+            continue
+        given = devices.SCHEMA.dump(data)
+        # Their device, still theirs in the file: left alone if the file gives it as it is.
+        theirs = owner is not None and owner["organisation"] == data["organisation"]
+        if theirs:
+            report.others_versions[data["public_id"]] = devices.version_of(given)
+        if owner is not None and not audit.diff(current[owner["id"]], given):
             report.others_unchanged.append(data["public_id"])
         else:
-            if owner is not None and owner["organisation"] == data["organisation"]:
+            if theirs:
                 report.others_changed.append(data["public_id"])
             for slug in [data["organisation"], *([owner["organisation"]] if owner else [])]:
                 foreign = organisations[slug]["id"] != actor.organisation_id

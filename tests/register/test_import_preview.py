@@ -221,7 +221,21 @@ def test_a_commit_is_refused_when_a_device_left_alone_was_changed_by_its_organis
     assert stale.others_changed == ["hackney-aq-0002"]
     assert stale.problems[0].startswith("device 3, organisation: you may only change entries")
     assert register_state(migrated_settings) == before
-    # Without a preview to compare with, the same file is only forbidden.
+    # Without a preview to compare with, or with another file's, the same file is only
+    # forbidden; so is a file whose Hackney device differs from the previewed file's.
+    other = whole_register(migrated_settings, "json", **{"camden-aq-0001": "Another name"})
+    forged = whole_register(
+        migrated_settings, "json", **{"camden-aq-0001": "Kerbside monitor", "hackney-aq-0002": "X"}
+    )
     with db.connect(migrated_settings) as conn, conn.transaction():
-        again = imports.import_entries(conn, file, camden, dry_run=True)
-    assert again.forbidden and not again.outcome_changed
+        elsewhere = imports.import_entries(conn, other, camden, dry_run=True)
+        for tried, expected in [
+            (file, None),
+            (file, elsewhere.outcome()),
+            (forged, preview.outcome()),
+        ]:
+            again = imports.import_entries(
+                conn, tried, camden, dry_run=expected is None, expected_outcome=expected
+            )
+            assert again.forbidden and not again.outcome_changed
+    assert register_state(migrated_settings) == before

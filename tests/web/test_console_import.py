@@ -334,6 +334,12 @@ def test_a_downloaded_register_changing_another_organisations_device_is_403(
     text = refused_as_anothers(refused, 403, "1 problem")
     assert "device 3, organisation: you may only change entries of your own organisation" in text
     assert register_state(web_settings) == before
+    # Nor can a commit be made up for it from the preview of another file: a 403, not a 409.
+    preview = upload(signed_in, downloaded_register(signed_in, **{"camden-aq-0001": "Kerbside"}))
+    file = base64.b64encode(downloaded_register(signed_in, **changed)).decode()
+    forged = commit(signed_in, preview, file=file)
+    assert "The register changed since" not in refused_as_anothers(forged, 403, "1 problem")
+    assert register_state(web_settings) == before
 
 
 def test_a_commit_after_another_organisation_changed_a_device_left_alone_is_409(
