@@ -92,12 +92,16 @@ def list_devices(conn: Conn) -> list[dict[str, Any]]:
 
 
 def validate(
-    conn: Conn, raw: Any, organisations: dict[str, dict[str, Any]] | None = None
+    conn: Conn,
+    raw: Any,
+    organisations: dict[str, dict[str, Any]] | None = None,
+    external_ids: dict[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
     """Load a device entry and check it against the register.
 
     Raises InvalidEntry listing every problem found.
-    `organisations` (slug -> row) saves a query per entry when many are checked at once.
+    `organisations` (slug -> row) and `external_ids` (as `queries.list_external_ids` gives
+    them) save queries per entry when many are checked at once.
     """
     data = validation.load(SCHEMA, raw)
     errors: list[FieldError] = []
@@ -116,7 +120,11 @@ def validate(
         errors.append(FieldError("organisation", f"no organisation '{data['organisation']}'{hint}"))
     for column in ("dev_eui", "ttn_device_id"):
         if data[column]:
-            owner = queries.find_external_id_owner(conn, column, data[column])
+            owner = (
+                queries.find_external_id_owner(conn, column, data[column])
+                if external_ids is None
+                else external_ids.get((column, data[column]))
+            )
             if owner is not None and owner != data["public_id"]:
                 errors.append(
                     FieldError(column, f"{data[column]} already belongs to device {owner}")

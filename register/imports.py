@@ -12,6 +12,10 @@ back the same register.
 An import is all or nothing: every entry is validated first, every problem is reported with its
 line (CSV), device (JSON) or feature (GeoJSON) number and its field, and nothing is stored unless
 every entry is good.
+
+A download of the whole register holds every organisation's devices, so an engineer may import it
+after changing their own: an entry of another organisation's device that would change nothing is
+left alone (counted, never saved). One that would create or change anything is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from register import devices, exports
+from register import audit, devices, exports
 from register.audit import Actor, NotAllowed
 from register.exports import DEVICE_COLUMNS, METRIC_COLUMNS
 from register.queries import Conn
@@ -62,6 +66,16 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Devices of organisations the actor may not write, which the file gives exactly as they
+    # are: left alone, never saved.
+    others_unchanged: list[str] = field(default_factory=list)
+    # Devices of other organisations that the file would change (each also a problem), and
+    # the organisations (slugs) whose devices it would create, change or take over.
+    others_changed: list[str] = field(default_factory=list)
+    others_written: list[str] = field(default_factory=list)
+    # The version (`devices.version_of`) of the entry the file gives for each of those devices,
+    # left alone or changed: so an outcome tells a file changed from a register changed.
+    others_versions: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # Each created or updated device's changes, as `register.audit.diff` gives them.
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -76,8 +90,12 @@ class ImportReport:
 
     def outcome(self) -> str:
         """A fingerprint of what the import does: which devices it creates, updates (field by
-        field) and leaves unchanged. The same file on the same register gives the same one."""
-        done = [self.created, self.updated, self.unchanged, self.changes]
+        field), leaves unchanged, and leaves alone as another organisation's (with the entry the
+        file gives for each). The same file on the same register gives the same one."""
+        left_alone = {
+            public_id: self.others_versions[public_id] for public_id in self.others_unchanged
+        }
+        done = [self.created, self.updated, self.unchanged, self.changes, left_alone]
         return hashlib.sha256(orjson.dumps(done, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -227,14 +245,36 @@ def import_entries(
 ) -> ImportReport:
     """Validate every entry, then store all of them in one transaction, or none.
 
-    An entry the actor may not write (another organisation's, or a device another organisation
-    owns) is a problem of its own, and sets `forbidden`. With `expected_outcome` (a dry run's
-    `outcome()`), the import is stored only if it does exactly that; otherwise it is rolled
-    back and the report, with `outcome_changed` set, says what it would do now."""
+    An entry of another organisation's device that would change nothing is left alone (in
+    `others_unchanged`). Any other entry the actor may not write (one that creates or changes
+    another organisation's device, or takes over a device another organisation owns) is a
+    problem of its own, and sets `forbidden`. With `expected_outcome` (a dry run's `outcome()`),
+    the import is stored only if it does exactly that; otherwise it is rolled back and the
+    report, with `outcome_changed` set, says what it would do now. That holds too when the file
+    now changes a device of another organisation that the expected outcome left alone (that
+    organisation changed it since): the report has its problem, and `outcome_changed` set."""
     report = ImportReport()
     valid = _checked(conn, entries, actor, report)
-    if report.problems:
-        return report
+    if not report.problems:
+        _store(conn, valid, actor, report, dry_run=dry_run, expected_outcome=expected_outcome)
+    elif expected_outcome is not None and report.others_changed:
+        report.outcome_changed = _changed_under_the_preview(
+            conn, valid, actor, report, expected_outcome
+        )
+    return report
+
+
+def _store(
+    conn: Conn,
+    valid: list[tuple[Entry, dict[str, Any]]],
+    actor: Actor,
+    report: ImportReport,
+    *,
+    dry_run: bool,
+    expected_outcome: str | None = None,
+) -> None:
+    """Save every valid entry in one transaction, with what each did in the report; roll it
+    back for a dry run or an outcome other than the one expected, or when one is refused."""
     current: Entry | None = None
     try:
         with conn.transaction():
@@ -257,15 +297,35 @@ def import_entries(
         report.problems.extend(current.locate(e) if current else str(e) for e in errors)
         report.created, report.updated, report.unchanged = [], [], []
         report.changes = {}
-    return report
+
+
+def _changed_under_the_preview(
+    conn: Conn,
+    valid: list[tuple[Entry, dict[str, Any]]],
+    actor: Actor,
+    report: ImportReport,
+    expected_outcome: str,
+) -> bool:
+    """Whether the file had the expected outcome when the other organisations' devices it now
+    changes were as it gives them: the register changed since the preview (a stale commit),
+    not a file that never could be imported (a 403). Found by a dry run of the entries the
+    actor may write, with those devices counted as left alone."""
+    then = ImportReport(
+        others_unchanged=report.others_unchanged + report.others_changed,
+        others_versions=report.others_versions,
+    )
+    _store(conn, valid, actor, then, dry_run=True)
+    return then.ok and then.outcome() == expected_outcome
 
 
 def _checked(
     conn: Conn, entries: list[Entry], actor: Actor, report: ImportReport
 ) -> list[tuple[Entry, dict[str, Any]]]:
     """Every entry validated, with each problem added to the report: invalid fields, rows of one
-    device that disagree, an id given twice, and writes the actor may not make."""
+    device that disagree, an id given twice, and writes the actor may not make. Entries of other
+    organisations' devices that change nothing are left out, and listed in the report."""
     organisations = {o["slug"]: o for o in queries.list_organisations(conn)}
+    external_ids = queries.list_external_ids(conn)
     valid: list[tuple[Entry, dict[str, Any]]] = []
     first_place: dict[tuple[str, str], str] = {}
     for entry in entries:
@@ -277,7 +337,7 @@ def _checked(
                 "the same device's first row"
             )
         try:
-            data = devices.validate(conn, entry.raw, organisations)
+            data = devices.validate(conn, entry.raw, organisations, external_ids)
         except InvalidEntry as invalid:
             report.problems.extend(entry.locate(error) for error in invalid.errors)
             continue
@@ -290,26 +350,77 @@ def _checked(
                 )
             elif value:
                 first_place[(column, value)] = entry.where
-        for error in _writes_refused(conn, actor, data, organisations):
-            report.problems.append(entry.locate(error))
-            report.forbidden = True
         valid.append((entry, data))
-    return valid
+    return _others_left_alone(conn, actor, valid, organisations, report)
+
+
+def _others_left_alone(
+    conn: Conn,
+    actor: Actor,
+    valid: list[tuple[Entry, dict[str, Any]]],
+    organisations: dict[str, dict[str, Any]],
+    report: ImportReport,
+) -> list[tuple[Entry, dict[str, Any]]]:
+    """The entries to store: the valid ones without those the actor may not write. Of those, an
+    entry equal to its device's current public entry (as `devices.save` compares them) is left
+    alone; any other is a problem, and sets `forbidden`. The devices are read in two queries,
+    however many there are."""
+    owners = queries.list_device_owners(conn, [data["public_id"] for _, data in valid])
+    refusals = [
+        (entry, data, _writes_refused(actor, data, organisations, owners)) for entry, data in valid
+    ]
+    current = dict(
+        exports.entries_of(
+            conn,
+            [
+                owners[data["public_id"]]["id"]
+                for _, data, refused in refusals
+                if refused and data["public_id"] in owners
+            ],
+        )
+    )
+    kept = []
+    for entry, data, refused in refusals:
+        owner = owners.get(data["public_id"])
+        if not refused:
+            kept.append((entry, data))
+            continue
+        given = devices.SCHEMA.dump(data)
+        # Their device, still theirs in the file: left alone if the file gives it as it is.
+        theirs = owner is not None and owner["organisation"] == data["organisation"]
+        if theirs:
+            report.others_versions[data["public_id"]] = devices.version_of(given)
+        if owner is not None and not audit.diff(current[owner["id"]], given):
+            report.others_unchanged.append(data["public_id"])
+        else:
+            if theirs:
+                report.others_changed.append(data["public_id"])
+            for slug in [data["organisation"], *([owner["organisation"]] if owner else [])]:
+                foreign = organisations[slug]["id"] != actor.organisation_id
+                if foreign and slug not in report.others_written:
+                    report.others_written.append(slug)
+            report.problems.extend(entry.locate(error) for error in refused)
+            report.forbidden = True
+    return kept
 
 
 def _writes_refused(
-    conn: Conn, actor: Actor, data: dict[str, Any], organisations: dict[str, dict[str, Any]]
+    actor: Actor,
+    data: dict[str, Any],
+    organisations: dict[str, dict[str, Any]],
+    owners: dict[str, dict[str, Any]],
 ) -> list[FieldError]:
     """Why the actor may not store this (valid) entry: it names another organisation, or its
-    device belongs to one. Checked for every entry before anything is stored, so each such entry
-    is reported, not only the first that `devices.save` would refuse."""
+    device belongs to one (`owners`: each existing device's id and organisation, by public id).
+    Checked for every entry before anything is stored, so each such entry is reported, not only
+    the first that `devices.save` would refuse."""
     refused = []
     named = organisations[data["organisation"]]
     try:
         actor.check_may_write(named["id"], named["name"])
     except NotAllowed as error:
         refused.append(FieldError("organisation", str(error)))
-    owner = queries.get_device_row(conn, data["public_id"])
+    owner = owners.get(data["public_id"])
     if owner is not None and owner["organisation"] != data["organisation"]:
         try:
             actor.check_may_write(owner["organisation_id"], owner["organisation"])

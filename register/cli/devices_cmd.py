@@ -58,7 +58,8 @@ def run_import(settings: Settings, args: argparse.Namespace) -> int:
     verb = "would be" if args.dry_run else "were"
     print(
         f"{len(entries)} devices checked: {len(report.created)} {verb} created, "
-        f"{len(report.updated)} {verb} updated, {len(report.unchanged)} unchanged"
+        f"{len(report.updated)} {verb} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.others_unchanged)} of other organisations left alone"
         + (" (dry run: nothing stored)" if args.dry_run else "")
     )
     return 0

@@ -100,6 +100,19 @@ def get_device_row(conn: Conn, public_id: str, *, lock: bool = False) -> dict[st
         ).fetchone()
 
 
+def list_device_owners(conn: Conn, public_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each of those devices that exists, by public id: its id, organisation_id and
+    organisation (slug). One query for a whole file's devices."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT d.public_id, d.id, d.organisation_id, o.slug AS organisation"
+            " FROM devices d JOIN organisations o ON o.id = d.organisation_id"
+            " WHERE d.public_id = ANY(%s)",
+            (list(public_ids),),
+        ).fetchall()
+    return {row.pop("public_id"): row for row in rows}
+
+
 def _id_and_entry(cursor: Cursor[Any]) -> RowMaker[tuple[int, dict[str, Any]]]:
     """Rows as (the first column, a dict of the other columns by name, in order)."""
     names = [column.name for column in cursor.description or ()][1:]
@@ -212,6 +225,17 @@ def withdraw_metrics(conn: Conn, device_id: int, keys: Iterable[str]) -> None:
         " WHERE device_id = %s AND key = ANY(%s) AND withdrawn_at IS NULL",
         (device_id, list(keys)),
     )
+
+
+def list_external_ids(conn: Conn) -> dict[tuple[str, str], str]:
+    """Every DevEUI and TTN device id held, as (column, value), with its device's public id:
+    one query where a file of many devices would ask `find_external_id_owner` for each."""
+    rows = conn.execute(
+        "SELECT 'dev_eui', dev_eui, public_id FROM devices WHERE dev_eui IS NOT NULL"
+        " UNION ALL SELECT 'ttn_device_id', ttn_device_id, public_id FROM devices"
+        " WHERE ttn_device_id IS NOT NULL"
+    ).fetchall()
+    return {(column, value): public_id for column, value, public_id in rows}
 
 
 def find_external_id_owner(conn: Conn, column: str, value: str) -> str | None:

@@ -88,3 +88,14 @@ def add_device(conn: Conn, public_id: str = "camden-aq-0001", **changes: Any) ->
     row = conn.execute("SELECT id FROM devices WHERE public_id = %s", (public_id,)).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def rows_of(conn: Conn, organisation: str) -> list[Any]:
+    """Every row of the organisation's devices, each joined with its metrics' rows: to show
+    that an import left them alone."""
+    return conn.execute(
+        "SELECT d.*, m.* FROM devices d JOIN organisations o ON o.id = d.organisation_id"
+        " LEFT JOIN device_metrics m ON m.device_id = d.id WHERE o.slug = %s"
+        " ORDER BY d.id, m.id",
+        (organisation,),
+    ).fetchall()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from register import devices, imports
+import pytest
+
+from register import devices, exports, imports
 from register.audit import Actor
 from register.platform import db
 from register.platform.config import Settings
-from tests.register.factories import ADMIN, add_device, device_entry
+from tests.register.factories import ADMIN, add_device, device_entry, rows_of
 
 
 def engineer_of(settings: Settings, slug: str) -> Actor:
@@ -110,3 +112,130 @@ def test_an_entry_that_is_not_an_object_is_a_problem_not_a_crash(
     with db.connect(migrated_settings) as conn:
         report = imports.import_entries(conn, entries("camden-aq-0001"), ADMIN, dry_run=True)  # type: ignore[arg-type]
     assert report.problems == ["device 1, entry: must be an object of fields"]
+
+
+def whole_register(settings: Settings, fmt: str, **renamed: str) -> list[imports.Entry]:
+    """The register's download in `fmt`, read back, with each device of `renamed` (public id:
+    new name) renamed, as a person edits a download before importing it."""
+    with db.connect(settings) as conn:
+        file = imports.read(exports.build(conn, fmt).decode(), fmt)
+    for entry in file:
+        if entry.raw["public_id"] in renamed:
+            entry.raw["name"] = renamed[entry.raw["public_id"]]
+    return file
+
+
+def device_rows(settings: Settings, organisation: str) -> list[Any]:
+    with db.connect(settings) as conn:
+        return rows_of(conn, organisation)
+
+
+def camden_and_hackney(settings: Settings) -> None:
+    with db.connect(settings) as conn, conn.transaction():
+        add_device(conn, "camden-aq-0001")
+        add_device(conn, "hackney-aq-0001", organisation="hackney")
+        add_device(conn, "hackney-aq-0002", organisation="hackney", dev_eui="70B3D57ED0000002")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "geojson"])
+def test_the_whole_register_with_one_own_device_changed_imports_that_change_alone(
+    migrated_settings: Settings, fmt: str
+) -> None:
+    camden_and_hackney(migrated_settings)
+    camden = engineer_of(migrated_settings, "camden")
+    hackney_before = device_rows(migrated_settings, "hackney")
+    file = whole_register(migrated_settings, fmt, **{"camden-aq-0001": "Kerbside monitor"})
+    with db.connect(migrated_settings) as conn, conn.transaction():
+        report = imports.import_entries(conn, file, camden, dry_run=False)
+    assert report.ok and not report.forbidden
+    assert report.updated == ["camden-aq-0001"] and not report.created
+    assert report.others_unchanged == ["hackney-aq-0001", "hackney-aq-0002"]
+    with db.connect(migrated_settings) as conn:
+        first = devices.get_device(conn, "camden-aq-0001")
+        events = conn.execute(
+            "SELECT action FROM audit_events WHERE note = 'import' ORDER BY id"
+        ).fetchall()
+    assert first is not None and first["name"] == "Kerbside monitor"
+    assert events == [("update",)]
+    assert device_rows(migrated_settings, "hackney") == hackney_before
+
+
+def test_for_the_command_line_no_device_is_another_organisations(
+    migrated_settings: Settings,
+) -> None:
+    camden_and_hackney(migrated_settings)
+    file = whole_register(migrated_settings, "json", **{"hackney-aq-0001": "Renamed"})
+    with db.connect(migrated_settings) as conn:
+        report = imports.import_entries(conn, file, ADMIN, dry_run=True)
+    assert report.ok and not report.others_unchanged
+    assert report.updated == ["hackney-aq-0001"]
+    assert report.unchanged == ["camden-aq-0001", "hackney-aq-0002"]
+
+
+def test_another_organisations_device_that_the_file_changes_is_refused_and_nothing_stored(
+    migrated_settings: Settings,
+) -> None:
+    camden_and_hackney(migrated_settings)
+    camden = engineer_of(migrated_settings, "camden")
+    before = register_state(migrated_settings)
+    file = whole_register(
+        migrated_settings, "json", **{"camden-aq-0001": "Mine", "hackney-aq-0002": "Theirs"}
+    )
+    with db.connect(migrated_settings) as conn, conn.transaction():
+        report = imports.import_entries(conn, file, camden, dry_run=False)
+    assert report.forbidden and not report.updated
+    assert report.others_changed == ["hackney-aq-0002"]
+    assert report.others_written == ["hackney"]
+    assert report.problems == [
+        "device 3, organisation: you may only change entries of your own organisation,"
+        " not London Borough of Hackney"
+    ]
+    assert register_state(migrated_settings) == before
+
+
+def test_a_commit_is_refused_when_a_device_left_alone_was_changed_by_its_organisation(
+    migrated_settings: Settings,
+) -> None:
+    camden_and_hackney(migrated_settings)
+    camden = engineer_of(migrated_settings, "camden")
+    file = whole_register(migrated_settings, "json", **{"camden-aq-0001": "Kerbside monitor"})
+    with db.connect(migrated_settings) as conn, conn.transaction():
+        preview = imports.import_entries(conn, file, camden, dry_run=True)
+    assert preview.ok and preview.others_unchanged == ["hackney-aq-0001", "hackney-aq-0002"]
+    # Hackney renames its device: the file would now change it back.
+    with db.connect(migrated_settings) as conn, conn.transaction():
+        devices.update_device(
+            conn,
+            "hackney-aq-0002",
+            device_entry(
+                "hackney-aq-0002", organisation="hackney", dev_eui="70B3D57ED0000002", name="New"
+            ),
+            ADMIN,
+        )
+    before = register_state(migrated_settings)
+    with db.connect(migrated_settings) as conn, conn.transaction():
+        stale = imports.import_entries(
+            conn, file, camden, dry_run=False, expected_outcome=preview.outcome()
+        )
+    assert stale.outcome_changed and stale.forbidden
+    assert stale.others_changed == ["hackney-aq-0002"]
+    assert stale.problems[0].startswith("device 3, organisation: you may only change entries")
+    assert register_state(migrated_settings) == before
+    # Without a preview to compare with, or with another file's, the same file is only
+    # forbidden; so is a file whose Hackney device differs from the previewed file's.
+    other = whole_register(migrated_settings, "json", **{"camden-aq-0001": "Another name"})
+    forged = whole_register(
+        migrated_settings, "json", **{"camden-aq-0001": "Kerbside monitor", "hackney-aq-0002": "X"}
+    )
+    with db.connect(migrated_settings) as conn, conn.transaction():
+        elsewhere = imports.import_entries(conn, other, camden, dry_run=True)
+        for tried, expected in [
+            (file, None),
+            (file, elsewhere.outcome()),
+            (forged, preview.outcome()),
+        ]:
+            again = imports.import_entries(
+                conn, tried, camden, dry_run=expected is None, expected_outcome=expected
+            )
+            assert again.forbidden and not again.outcome_changed
+    assert register_state(migrated_settings) == before

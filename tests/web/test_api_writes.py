@@ -21,7 +21,7 @@ from register.accounts import api_tokens
 from register.audit import Actor
 from register.platform import db
 from register.platform.config import Settings
-from tests.register.factories import device_entry
+from tests.register.factories import device_entry, rows_of
 from tests.web.console_client import sign_in
 from web.signed_in import SESSION_COOKIE
 
@@ -591,14 +591,7 @@ def test_a_dry_run_import_says_what_would_change_and_stores_nothing(
         device_entry("camden-aq-0002"),
     ]
     state = register_state(web_settings)
-    answer = client.post(
-        "/api/v1/devices/import",
-        data=a_file(fmt, entries),
-        content_type=FILE_TYPES[fmt],
-        headers=bearer(token),
-    )
-    assert answer.status_code == 200, answer.get_data(as_text=True)
-    assert answer.get_json() == {
+    assert import_file(client, token, fmt, entries, dry_run=True) == {
         "dry_run": True,
         "created": ["camden-aq-0002"],
         "changed": ["camden-aq-0001"],
@@ -608,6 +601,7 @@ def test_a_dry_run_import_says_what_would_change_and_stores_nothing(
             }
         },
         "unchanged": [],
+        "left_alone": [],
     }
     assert register_state(web_settings) == state
 
@@ -654,6 +648,82 @@ def test_an_import_reports_every_problem_by_place_and_field_and_stores_all_or_no
     assert audit_events(web_settings, "camden-aq-0002") == [
         ("create", ACTOR, organisation_id(web_settings, "camden"))
     ]
+
+
+def downloaded_register(client: FlaskClient, **renamed: str) -> list[dict[str, Any]]:
+    """The entries of the register's JSON download, with each device of `renamed` (public id:
+    new name) renamed, as a script edits them before importing them."""
+    downloaded: list[dict[str, Any]] = json.loads(client.get("/register.json").get_data())[
+        "devices"
+    ]
+    for entry in downloaded:
+        entry["name"] = renamed.get(entry["public_id"], entry["name"])
+    return downloaded
+
+
+def organisation_rows(settings: Settings, organisation: str) -> list[Any]:
+    with db.connect(settings) as conn:
+        return rows_of(conn, organisation)
+
+
+def import_file(
+    client: FlaskClient, token: str, fmt: str, entries: list[dict[str, Any]], dry_run: bool
+) -> dict[str, Any]:
+    """What the API's import answers for a file of `entries` in `fmt`, checked to be a 200."""
+    answer = client.post(
+        f"/api/v1/devices/import?dry_run={str(dry_run).lower()}",
+        data=a_file(fmt, entries),
+        content_type=FILE_TYPES[fmt],
+        headers=bearer(token),
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    found: dict[str, Any] = answer.get_json()
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "geojson"])
+def test_the_whole_register_downloaded_imports_its_own_change_and_leaves_others_alone(
+    client: FlaskClient, token: str, web_settings: Settings, fmt: str
+) -> None:
+    hackney = organisation_rows(web_settings, "hackney")
+    file = downloaded_register(client, **{"camden-aq-0001": "Renamed by the file"})
+    assert import_file(client, token, fmt, file, dry_run=False) == {
+        "dry_run": False,
+        "created": [],
+        "changed": ["camden-aq-0001"],
+        "changes": {
+            "camden-aq-0001": {
+                "name": {"before": "Air quality monitor", "after": "Renamed by the file"}
+            }
+        },
+        "unchanged": [],
+        "left_alone": ["hackney-aq-0001"],
+    }
+    with db.connect(web_settings) as conn:
+        first = devices.get_device(conn, "camden-aq-0001")
+    assert first is not None and first["name"] == "Renamed by the file"
+    assert [action for action, _, _ in audit_events(web_settings, "camden-aq-0001")] == [
+        "create",
+        "update",
+    ]
+    assert organisation_rows(web_settings, "hackney") == hackney
+
+
+def test_a_downloaded_register_that_changes_another_organisations_device_is_403(
+    client: FlaskClient, token: str, web_settings: Settings
+) -> None:
+    state = register_state(web_settings)
+    changed = {"camden-aq-0001": "Renamed by the file", "hackney-aq-0001": "Taken over"}
+    for dry_run in ("true", "false"):
+        answer = client.post(
+            f"/api/v1/devices/import?dry_run={dry_run}",
+            json=downloaded_register(client, **changed),
+            headers=bearer(token),
+        )
+        body = problem(answer, 403)
+        assert "would create or change devices of hackney: 1 problem(s)" in body["detail"]
+        assert [(e["place"], e["field"]) for e in body["errors"]] == [("device 2", "organisation")]
+    assert register_state(web_settings) == state
 
 
 def test_a_token_records_when_it_was_last_used_at_most_once_a_minute(

@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 from register import devices, exports
 from register.platform import db
 from register.platform.config import Settings
-from tests.register.factories import ADMIN, add_device, device_entry
+from tests.register.factories import ADMIN, add_device, device_entry, rows_of
 from tests.web.console_client import form_token, sign_in
 from tests.web.console_pages import refused_by_field, text_of
 from web.views.console.imports import MAX_FILE_BYTES
@@ -167,12 +167,9 @@ def test_entries_of_another_organisation_are_each_refused_with_403_and_nothing_c
     claimed = device_entry("hackney-aq-0001", name="Taken over")  # Hackney's device, as Camden's
     theirs = device_entry("hackney-aq-0002", organisation="hackney")
     refused = upload(signed_in, devices_file(device_entry("camden-aq-0002"), claimed, theirs))
-    assert refused.status_code == 403
-    text = text_of(refused)
-    assert "2 problems: nothing can be imported" in text
+    text = refused_as_anothers(refused, 403, "2 problems")
     assert "device 2, public_id: device hackney-aq-0001 belongs to another organisation" in text
     assert "device 3, organisation: you may only change entries of your own organisation" in text
-    assert "Commit this import" not in text
     assert register_state(web_settings) == before
     # Nor can a commit be made up for such a file.
     file = {"file": base64.b64encode(devices_file(theirs)).decode()}
@@ -282,4 +279,84 @@ def test_the_import_needs_a_signed_in_person_and_its_form_token(
     body = multipart({}, (devices_file(device_entry("camden-aq-0002")), "d.json"))
     refused = post_multipart(client, "/console/import", body)
     assert refused.status_code == 403
+    assert register_state(web_settings) == before
+
+
+def downloaded_register(client: FlaskClient, **renamed: str) -> bytes:
+    """The register's JSON download, as anyone gets it, with each device of `renamed` (public
+    id: new name) renamed, as a person edits it before importing it."""
+    document = json.loads(client.get("/register.json").get_data())
+    for entry in document["devices"]:
+        entry["name"] = renamed.get(entry["public_id"], entry["name"])
+    return json.dumps(document).encode()
+
+
+def organisation_rows(settings: Settings, organisation: str) -> list[Any]:
+    with db.connect(settings) as conn:
+        return rows_of(conn, organisation)
+
+
+def refused_as_anothers(answer: TestResponse, status: int, problems: str) -> str:
+    """The text of a preview refused because the file writes to another organisation's
+    devices (`problems`: its count, "1 problem" or "2 problems"), which offers no commit."""
+    assert answer.status_code == status
+    text = text_of(answer)
+    assert f"{problems}: nothing can be imported" in text
+    assert "The file would change or add devices of another organisation" in text
+    assert "Commit this import" not in text
+    return text
+
+
+def test_the_whole_register_downloaded_imports_ones_own_change_and_leaves_others_alone(
+    signed_in: FlaskClient, web_settings: Settings
+) -> None:
+    hackney = organisation_rows(web_settings, "hackney")
+    preview = upload(signed_in, downloaded_register(signed_in, **{"camden-aq-0001": "Kerbside"}))
+    assert preview.status_code == 200
+    text = text_of(preview)
+    assert "would create 0, update 1 and leave unchanged 1 device" in text
+    assert "It also holds 1 device of other organisations, exactly as the register" in text
+    done = commit(signed_in, preview)
+    assert done.status_code == 200
+    assert "1 updated, 1 unchanged; 1 device of other organisations left alone." in text_of(done)
+    with db.connect(web_settings) as conn:
+        first = devices.get_device(conn, "camden-aq-0001")
+    assert first is not None and first["name"] == "Kerbside"
+    assert organisation_rows(web_settings, "hackney") == hackney
+
+
+def test_a_downloaded_register_changing_another_organisations_device_is_403(
+    signed_in: FlaskClient, web_settings: Settings
+) -> None:
+    before = register_state(web_settings)
+    changed = {"camden-aq-0001": "Kerbside", "hackney-aq-0001": "Taken over"}
+    refused = upload(signed_in, downloaded_register(signed_in, **changed))
+    text = refused_as_anothers(refused, 403, "1 problem")
+    assert "device 3, organisation: you may only change entries of your own organisation" in text
+    assert register_state(web_settings) == before
+    # Nor can a commit be made up for it from the preview of another file: a 403, not a 409.
+    preview = upload(signed_in, downloaded_register(signed_in, **{"camden-aq-0001": "Kerbside"}))
+    file = base64.b64encode(downloaded_register(signed_in, **changed)).decode()
+    forged = commit(signed_in, preview, file=file)
+    assert "The register changed since" not in refused_as_anothers(forged, 403, "1 problem")
+    assert register_state(web_settings) == before
+
+
+def test_a_commit_after_another_organisation_changed_a_device_left_alone_is_409(
+    signed_in: FlaskClient, web_settings: Settings
+) -> None:
+    preview = upload(signed_in, downloaded_register(signed_in, **{"camden-aq-0001": "Kerbside"}))
+    assert preview.status_code == 200
+    with db.connect(web_settings) as conn, conn.transaction():
+        devices.update_device(
+            conn,
+            "hackney-aq-0001",
+            device_entry("hackney-aq-0001", organisation="hackney", name="Renamed by Hackney"),
+            ADMIN,
+        )
+    before = register_state(web_settings)
+    stale = commit(signed_in, preview)
+    text = refused_as_anothers(stale, 409, "1 problem")
+    assert "The register changed since your preview, so nothing was imported" in text
+    assert "device 3, organisation: you may only change entries of your own organisation" in text
     assert register_state(web_settings) == before

@@ -50,8 +50,11 @@ def test_import_history_and_refused_messages_work_in_a_browser_and_pass_axe(
     page.get_by_role("link", name="upload it again").click()
 
     changed = device_entry("camden-aq-0001", name="Kerbside air monitor")
-    choose_file(page, "devices.json", devices_file(changed, device_entry("camden-aq-0002")))
+    # Hackney's device, as the register has it, is left alone.
+    theirs = device_entry("hackney-aq-0001", organisation="hackney")
+    choose_file(page, "devices.json", devices_file(changed, device_entry("camden-aq-0002"), theirs))
     assert "would create 1, update 1 and leave unchanged 0 devices" in page.inner_text("main")
+    assert "1 device of other organisations" in page.inner_text("main")
     assert "Kerbside air monitor" in page.inner_text("table.changes")
     assert axe_violations(page) == []
     page.get_by_role("button", name="Commit this import").click()

@@ -451,6 +451,12 @@ class ImportResult(Schema):
         ),
     )
     unchanged = fields.List(fields.String(), **_described("Devices already as the file says."))
+    left_alone = fields.List(
+        fields.String(),
+        **_described(
+            "Other organisations' devices, already as the file says: left alone, never stored."
+        ),
+    )
 
 
 class ImportQuery(Schema):

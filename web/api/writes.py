@@ -235,12 +235,6 @@ def _read_file(kind: str, text: str) -> list[imports.Entry]:
         abort(problem(400, f"the file cannot be read: {unreadable}"))
 
 
-def _organisation_named(entry: imports.Entry) -> str | None:
-    """The organisation an entry of a file names, if it names one (checking it is the import's)."""
-    named = entry.raw.get("organisation") if isinstance(entry.raw, dict) else None
-    return named.strip() if isinstance(named, str) else None
-
-
 def _import_problem(text: str) -> dict[str, Any]:
     found = IMPORT_PROBLEM.match(text)
     if found is None:
@@ -258,9 +252,12 @@ def _import_problem(text: str) -> dict[str, Any]:
             "it would create, change (with each changed field before and after) or leave "
             "unchanged; or every problem, by its line, device "
             "or feature and its field. With `dry_run=false` the file is imported: every entry "
-            "is stored, or none. An entry naming another organisation, or taking over another "
-            "organisation's device, makes the answer a 403 (for a dry run too), whose `errors` "
-            "list the problems in the same way."
+            "is stored, or none. A download of the whole register may be sent as it is after "
+            "changing the organisation's own devices: another organisation's device that the "
+            "file gives exactly as it is is left alone (listed in `left_alone`, never stored). "
+            "An entry that would create or change another organisation's device, or take one "
+            "over, makes the answer a 403 (for a dry run too), whose `errors` list the problems "
+            "in the same way."
         ),
         response=schemas.ImportResult,
         query=schemas.ImportQuery,
@@ -278,28 +275,17 @@ def import_devices() -> Response:
     asked = load_query(schemas.ImportQuery)
     kind, text = bodies.text(tuple(FILE_TYPES), bodies.MAX_FILE_BYTES)
     entries = _read_file(kind, text)
-    named = [(entry.where, _organisation_named(entry)) for entry in entries]
-    foreign = [
-        f"{where} ({name[:40]})" for where, name in named if name not in (None, token.organisation)
-    ]
-    if foreign:
-        abort(
-            problem(
-                403,
-                f"this token imports only {token.organisation}'s devices; these are another "
-                f"organisation's: {', '.join(foreign[:10])}"
-                + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else ""),
-            )
-        )
     with database.connection() as conn:
         report = imports.import_entries(conn, entries, token.actor(), dry_run=asked["dry_run"])
     if not report.ok:
         errors = [_import_problem(text) for text in report.problems]
         if report.forbidden:
-            # An entry takes over another organisation's device: a 403, as any write to it is.
+            # An entry creates, changes or takes over another organisation's device: a 403, as
+            # any write to it is.
             detail = (
-                f"this token imports only {token.organisation}'s devices; the file would write "
-                f"to another organisation's: {len(errors)} problem(s)"
+                f"this token imports only {token.organisation}'s devices; the file would "
+                f"create or change devices of {', '.join(report.others_written)}: "
+                f"{len(errors)} problem(s)"
             )
             abort(problem(403, detail, errors=errors))
         abort(problem(422, f"the file is refused: {len(errors)} problem(s)", errors=errors))
@@ -309,5 +295,6 @@ def import_devices() -> Response:
         "changed": report.updated,
         "changes": {public_id: report.changes[public_id] for public_id in report.updated},
         "unchanged": report.unchanged,
+        "left_alone": report.others_unchanged,
     }
     return jsonify(schemas.ImportResult().dump(found))

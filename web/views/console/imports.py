@@ -3,7 +3,8 @@ that, all or nothing.
 
 The preview is a dry run of `register.imports.import_entries` (rolled back), so it reports
 exactly what the import does: every problem by its place, or each device created, each change
-field by field, and what stays the same. Nothing is kept on the server between the preview and
+field by field, what stays the same, and how many of other organisations' devices, given as
+they are, are left alone. Nothing is kept on the server between the preview and
 the commit: the preview page carries the file itself (base64, in a hidden field, so a browser
 cannot alter its line ends) and the fingerprint of the previewed outcome. The commit imports the
 file again in one transaction and keeps it only if the outcome is that fingerprint; if the
@@ -172,15 +173,16 @@ def _withdrawn_if_declared_again(
 
 
 def _preview(report: ImportReport, name: str, text: str, fmt: str) -> tuple[str, int]:
-    """The preview page, and its status: 403 when an entry writes to another organisation,
-    422 for any other problem, 409 when a commit found the register changed, else 200."""
+    """The preview page, and its status: 409 when a commit found the register changed (even
+    when another organisation's device left alone in the preview would now change), else 403
+    when an entry writes to another organisation, 422 for any other problem, else 200."""
     status = 200
-    if report.forbidden:
+    if report.outcome_changed:
+        status = 409
+    elif report.forbidden:
         status = 403
     elif report.problems:
         status = 422
-    elif report.outcome_changed:
-        status = 409
     changes = {
         public_id: change_text.readable(report.changes[public_id]) for public_id in report.updated
     }
