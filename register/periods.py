@@ -84,7 +84,8 @@ def parse(text: str) -> timedelta:
 def _amount(digits: str) -> int:
     """A number of units; past 15 digits it is far beyond LONGEST, so its exact value never matters
     (and int() refuses numbers of more than 4,300 digits)."""
-    return int(digits) if len(digits) <= 15 else 10**15
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= 15 else 10**15
 
 
 def _iso_seconds(text: str) -> int | None:

@@ -42,8 +42,10 @@ def current() -> Session | None:
     return session
 
 
-def current_user() -> User | None:
-    session = current()
+def known_user() -> User | None:
+    """Who is signed in, if this request has looked it up already (every console view has);
+    never a query, so a page's footer or an error page works with the database down."""
+    session: Session | None = g.get("console_session")
     return session.user if session is not None else None
 
 
@@ -118,7 +120,8 @@ def set_cookie(response: Response, name: str, value: str, *, max_age: int | None
 
 
 def keep_form_cookie(response: Response) -> Response:
-    """Before sign-in, the form token travels in a cookie as well."""
-    if current() is None and "form_token" in g:
+    """Before sign-in, the form token travels in a cookie as well. (A page with a form looked up
+    its session already, so this asks the database nothing.)"""
+    if "form_token" in g and known_user() is None:
         set_cookie(response, FORM_COOKIE, g.form_token)
     return response

@@ -74,6 +74,13 @@ def test_the_longest_period_is_accepted_and_a_second_more_is_not() -> None:
         periods.parse("P36500DT1S")
 
 
+def test_leading_zeros_do_not_make_a_period_long() -> None:
+    assert periods.parse("0000000000000001 days") == timedelta(days=1)
+    assert periods.parse("P0000000000000030D") == timedelta(days=30)
+    with pytest.raises(periods.PeriodTooLong):
+        periods.parse("P0000000000000036501D")
+
+
 @pytest.mark.parametrize(
     ("period", "words", "iso"),
     [

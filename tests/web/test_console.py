@@ -23,6 +23,8 @@ from register.stack.runtime import free_port
 from tests.conftest import wait_until
 from tests.register.factories import add_organisation
 from tests.web.console_client import PASSWORD, TOKEN, form_token, sign_in
+from web.app import create_app
+from web.database import EXTENSION
 
 
 def test_signing_in_opens_the_console_of_ones_own_organisation_with_a_fresh_session(
@@ -195,3 +197,26 @@ def test_a_form_with_a_nul_character_is_a_clear_400(client: FlaskClient, enginee
     )
     assert refused.status_code == 400
     assert "NUL character" in refused.get_data(as_text=True)
+
+
+def test_a_console_page_with_the_database_down_gets_the_sites_own_error_page(
+    web_settings: Settings,
+) -> None:
+    """Nothing on an error page asks the database: who is signed in is only what the request
+    found out already, so an outage is the site's 500 page, not an error escaping it."""
+    down = web_settings.with_values(
+        "database",
+        url=f"postgresql://lamplighter@127.0.0.1:{free_port()}/lamplighter",
+        connect_timeout=1,
+    )
+    app = create_app(down)
+    try:
+        client = app.test_client()
+        client.set_cookie("lamplighter_session", "the-secret-of-a-session", path="/console")
+        answer = client.get("/console/")
+    finally:
+        app.extensions[EXTENSION].close()
+    assert answer.status_code == 500
+    page = answer.get_data(as_text=True)
+    assert "<h1>Internal Server Error</h1>" in page
+    assert '<a href="/console/login">sign in to the console</a>' in page

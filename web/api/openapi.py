@@ -239,8 +239,13 @@ def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
         **{key: value for key, value in components["DeviceEntry"].items() if key != "required"},
         "description": "Fields of a DeviceEntry to change; `metrics`, if given, replaces the list.",
     }
+    organisation = components["DeviceEntry"]["properties"]["organisation"]
     components["NewDeviceEntry"] = {
         **components["DeviceEntry"],
+        "properties": {
+            **components["DeviceEntry"]["properties"],
+            "organisation": {**organisation, "nullable": True},
+        },
         "required": [
             name for name in components["DeviceEntry"]["required"] if name != "organisation"
         ],

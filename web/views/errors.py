@@ -69,7 +69,7 @@ def http_error(error: HTTPException) -> tuple[Response | str, int]:
 def _error_page(code: int) -> str:
     """A console page's error keeps the console around it for the person signed in (a refusal
     should not look like being signed out); every other error page is the public one."""
-    if code < 500 and request.path.startswith("/console") and signed_in.current_user():
+    if code < 500 and request.path.startswith("/console") and signed_in.known_user():
         return "console/error.html"
     return "error.html"
 

@@ -47,9 +47,9 @@ def console_context() -> dict[str, object]:
 
 @blueprint.app_context_processor
 def who_is_signed_in() -> dict[str, object]:
-    """Every page may say who is signed in (the session cookie only comes with /console
-    requests, so other pages never look it up)."""
-    return {"signed_in_user": signed_in.current_user}
+    """Every page may say who is signed in: as far as the request has looked it up already
+    (the console's views all have), so no page, error pages included, queries for it."""
+    return {"signed_in_user": signed_in.known_user}
 
 
 # The pages: each module adds its routes to the blueprint above.
