@@ -390,7 +390,12 @@ def _others_left_alone(
         theirs = owner is not None and owner["organisation"] == data["organisation"]
         if theirs:
             report.others_versions[data["public_id"]] = devices.version_of(given)
-        if owner is not None and not audit.diff(current[owner["id"]], given):
+        changed = (
+            audit.diff(_as_files_give_it(current[owner["id"]]), _as_files_give_it(given))
+            if owner is not None
+            else {}
+        )
+        if owner is not None and not changed:
             report.others_unchanged.append(data["public_id"])
         else:
             if theirs:
@@ -399,9 +404,47 @@ def _others_left_alone(
                 foreign = organisations[slug]["id"] != actor.organisation_id
                 if foreign and slug not in report.others_written:
                     report.others_written.append(slug)
-            report.problems.extend(entry.locate(error) for error in refused)
+            why = (
+                refused
+                if owner is None or not theirs
+                else [_changes_refused(data["public_id"], owner, changed)]
+            )
+            report.problems.extend(entry.locate(error) for error in why)
             report.forbidden = True
     return kept
+
+
+def _as_files_give_it(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as any of the register's files gives it back: coordinates to 7 decimals (about
+    1 cm; GeoJSON's), and text without surrounding white space (a CSV cell's). A downloaded
+    register compares equal to the register this way, whatever its format."""
+
+    def trimmed(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, list):
+            return [trimmed(item) for item in value]
+        if isinstance(value, dict):
+            return {key: trimmed(item) for key, item in value.items()}
+        return value
+
+    given = trimmed(entry)
+    for axis in ("latitude", "longitude"):
+        if isinstance(given.get(axis), float):
+            given[axis] = round(given[axis], 7)
+    return dict(given)
+
+
+def _changes_refused(public_id: str, owner: dict[str, Any], changed: dict[str, Any]) -> FieldError:
+    """The problem of an entry that changes another organisation's device, naming what it
+    changes, at the first field it changes."""
+    fields = list(dict.fromkeys(name.split(".")[0] for name in changed))
+    return FieldError(
+        fields[0],
+        f"device {public_id} is {owner['organisation']}'s, and the file changes its "
+        f"{', '.join(name.replace('_', ' ') for name in fields)}; you may only change your own "
+        "organisation's devices (give the others as they are, or leave them out)",
+    )
 
 
 def _writes_refused(

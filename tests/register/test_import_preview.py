@@ -131,9 +131,18 @@ def device_rows(settings: Settings, organisation: str) -> list[Any]:
 
 
 def camden_and_hackney(settings: Settings) -> None:
+    """Camden's device, and two of Hackney's: one placed to 12 decimals (GeoJSON keeps 7) with
+    a description in white space (a CSV cell loses it), as an API may store them."""
     with db.connect(settings) as conn, conn.transaction():
         add_device(conn, "camden-aq-0001")
-        add_device(conn, "hackney-aq-0001", organisation="hackney")
+        add_device(
+            conn,
+            "hackney-aq-0001",
+            organisation="hackney",
+            latitude=51.546123456789,
+            longitude=-0.055987654321,
+            description="  Measures NO2 on Mare Street.\n",
+        )
         add_device(conn, "hackney-aq-0002", organisation="hackney", dev_eui="70B3D57ED0000002")
 
 
@@ -187,8 +196,9 @@ def test_another_organisations_device_that_the_file_changes_is_refused_and_nothi
     assert report.others_changed == ["hackney-aq-0002"]
     assert report.others_written == ["hackney"]
     assert report.problems == [
-        "device 3, organisation: you may only change entries of your own organisation,"
-        " not London Borough of Hackney"
+        "device 3, name: device hackney-aq-0002 is hackney's, and the file changes its name; "
+        "you may only change your own organisation's devices (give the others as they are, or "
+        "leave them out)"
     ]
     assert register_state(migrated_settings) == before
 
@@ -219,7 +229,9 @@ def test_a_commit_is_refused_when_a_device_left_alone_was_changed_by_its_organis
         )
     assert stale.outcome_changed and stale.forbidden
     assert stale.others_changed == ["hackney-aq-0002"]
-    assert stale.problems[0].startswith("device 3, organisation: you may only change entries")
+    assert stale.problems[0].startswith(
+        "device 3, name: device hackney-aq-0002 is hackney's, and the file changes its name"
+    )
     assert register_state(migrated_settings) == before
     # Without a preview to compare with, or with another file's, the same file is only
     # forbidden; so is a file whose Hackney device differs from the previewed file's.

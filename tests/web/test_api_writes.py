@@ -722,7 +722,11 @@ def test_a_downloaded_register_that_changes_another_organisations_device_is_403(
         )
         body = problem(answer, 403)
         assert "would create or change devices of hackney: 1 problem(s)" in body["detail"]
-        assert [(e["place"], e["field"]) for e in body["errors"]] == [("device 2", "organisation")]
+        assert [(e["place"], e["field"]) for e in body["errors"]] == [("device 2", "name")]
+        assert (
+            "hackney-aq-0001 is hackney's, and the file changes its name"
+            in (body["errors"][0]["message"])
+        )
     assert register_state(web_settings) == state
 
 

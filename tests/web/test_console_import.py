@@ -332,7 +332,9 @@ def test_a_downloaded_register_changing_another_organisations_device_is_403(
     changed = {"camden-aq-0001": "Kerbside", "hackney-aq-0001": "Taken over"}
     refused = upload(signed_in, downloaded_register(signed_in, **changed))
     text = refused_as_anothers(refused, 403, "1 problem")
-    assert "device 3, organisation: you may only change entries of your own organisation" in text
+    assert (
+        "device 3, name: device hackney-aq-0001 is hackney's, and the file changes its name" in text
+    )
     assert register_state(web_settings) == before
     # Nor can a commit be made up for it from the preview of another file: a 403, not a 409.
     preview = upload(signed_in, downloaded_register(signed_in, **{"camden-aq-0001": "Kerbside"}))
@@ -358,5 +360,7 @@ def test_a_commit_after_another_organisation_changed_a_device_left_alone_is_409(
     stale = commit(signed_in, preview)
     text = refused_as_anothers(stale, 409, "1 problem")
     assert "The register changed since your preview, so nothing was imported" in text
-    assert "device 3, organisation: you may only change entries of your own organisation" in text
+    assert (
+        "device 3, name: device hackney-aq-0001 is hackney's, and the file changes its name" in text
+    )
     assert register_state(web_settings) == before
