@@ -3,8 +3,10 @@ change is made: on the device form, which asks for confirmation, and on the impo
 
 The changes are the audit log's (`register.audit.diff` of the public entries), so every way a
 change is made is described the same way. The words follow what the system does:
-  - the ingester refuses messages of a device that is not active, and readings of a metric the
-    device does not declare (both go to quarantine);
+  - the ingester refuses messages of a device that is not active, readings of a metric the
+    device does not declare, readings of another kind than the metric's or in a unit that does
+    not convert exactly to its unit, and messages naming a LoRaWAN id no device has (all go to
+    quarantine);
   - `enforce_retention` (register/jobs/retention.py) deletes every reading older than its
     metric's retention at its next run, a withdrawn metric keeping the retention it last
     declared. Declaring a withdrawn metric's key again declares that same metric again, so its
@@ -20,6 +22,11 @@ from typing import Any
 from register import periods
 
 REFUSING_STATUSES = ("planned", "suspended")
+EXTERNAL_IDS = {
+    "dev_eui": "LoRaWAN DevEUI",
+    "ttn_device_id": "The Things Network device id",
+}
+KIND_TEXT = {"number": "numbers", "boolean": "yes/no values"}
 
 
 def needing_confirmation(
@@ -32,13 +39,15 @@ def needing_confirmation(
     metric of the device last declared, by key."""
     every = periods.describe(retention_interval)
     said = []
-    status = changes.get("status")
-    if status and status["before"] == "active" and status["after"] in REFUSING_STATUSES:
-        said.append(
-            f"Its status changes from active to {status['after']}: from then on the ingester "
-            "refuses every message from this device and keeps it in quarantine, until the "
-            "device is active again."
-        )
+    said.extend(_status(changes.get("status")))
+    for name, what in EXTERNAL_IDS.items():
+        change = changes.get(name)
+        if change and change["before"]:
+            now = f"changes to {change['after']}" if change["after"] else "is removed"
+            said.append(
+                f"Its {what} {change['before']} {now}: from then on the ingester refuses "
+                "messages that name the old one, as from a device the register does not know."
+            )
     for name, change in changes.items():
         parts = name.split(".")
         if parts[0] != "metrics":
@@ -55,7 +64,44 @@ def needing_confirmation(
             old, new = periods.parse(change["before"]), periods.parse(change["after"])
             if new < old:
                 said.append(_shortened(key, old, new, every))
+        elif parts[2:] == ["value_kind"]:
+            refused = (
+                "readings other than true, false, 1 and 0"
+                if change["after"] == "boolean"
+                else "readings of true or false"
+            )
+            said.append(
+                f"Metric {key} will take {KIND_TEXT.get(change['after'], change['after'])} "
+                f"instead of {KIND_TEXT.get(change['before'], change['before'])}: from then on "
+                f"the ingester refuses {refused}."
+            )
+        elif parts[2:] == ["unit"]:
+            said.append(
+                f"Metric {key}'s unit changes from {change['before'] or 'none'} to "
+                f"{change['after'] or 'none'}: from then on the ingester converts readings "
+                "sent in another unit only where the two convert exactly (mV and V, say), and "
+                "refuses the others; a reading that names no unit is taken to be in the new one."
+            )
     return said
+
+
+def _status(change: Mapping[str, Any] | None) -> list[str]:
+    """What a change of status does to the messages the device sends."""
+    if not change or change["before"] == change["after"]:
+        return []
+    if change["after"] == "decommissioned":
+        return [
+            "It will be decommissioned: from then on the ingester refuses every message from "
+            "it, and its entry is archived and can no longer change. Its stored readings are "
+            "deleted as each reaches its metric's retention."
+        ]
+    if change["before"] == "active" and change["after"] in REFUSING_STATUSES:
+        return [
+            f"Its status changes from active to {change['after']}: from then on the ingester "
+            "refuses every message from this device and keeps it in quarantine, until the "
+            "device is active again."
+        ]
+    return []
 
 
 def _withdrawn(key: str, metric: Mapping[str, Any], every: str) -> str:
