@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from register.platform import db
 from register.platform.config import Settings
 from tests.register.factories import add_device, add_organisation
-from tests.web.console_client import add_account
+from tests.web.console_client import PASSWORD, add_account
 from web.app import create_app
 from web.database import EXTENSION
 
@@ -122,3 +122,11 @@ def page(browser: Browser) -> Iterator[Page]:
     yield fresh
     context.close()
     assert blocked == [], f"blocked by the Content-Security-Policy: {blocked}"
+
+
+def sign_in_with_the_browser(page: Page, site: str, email: str, then: str = "") -> None:
+    """Sign in on the console's login page as a person does (PASSWORD), then go to `then`."""
+    page.goto(f"{site}/console/login" + (f"?next={then}" if then else ""))
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()

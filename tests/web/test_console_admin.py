@@ -15,7 +15,7 @@ from register.platform import db
 from register.platform.config import Settings
 from register.schemas import ORGANISATION_KINDS
 from tests.register.factories import organisation_entry
-from tests.web.conftest import axe_violations
+from tests.web.conftest import axe_violations, sign_in_with_the_browser
 from tests.web.console_client import PASSWORD, add_account, form_token, post_form, sign_in
 from web.views.console.admin import KIND_NAMES
 
@@ -450,10 +450,7 @@ def test_an_unknown_account_is_404(as_admin: FlaskClient, web_settings: Settings
 def test_the_administrators_pages_work_in_a_browser_and_pass_axe(
     page: Page, live_server: str, admin: str, web_settings: Settings
 ) -> None:
-    page.goto(f"{live_server}/console/login")
-    page.get_by_label("Email address").fill(admin)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_the_browser(page, live_server, admin)
     page.get_by_role("link", name="Organisations and accounts").click()
     assert page.inner_text("h1") == "Organisations"
     assert axe_violations(page) == []

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from tests.web.conftest import axe_violations
-from tests.web.console_client import PASSWORD
+from tests.web.conftest import axe_violations, sign_in_with_the_browser
 
 NAME = "Euston Road air monitor"
 PLACE = "lamp post 7, Euston Road"
@@ -17,10 +16,7 @@ def test_an_engineer_adds_a_device_finds_it_in_public_and_decommissions_it(
     page: Page, live_server: str, engineer: str
 ) -> None:
     # 1. Sign in.
-    page.goto(f"{live_server}/console/login")
-    page.get_by_label("Email address").fill(engineer)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_the_browser(page, live_server, engineer)
     page.get_by_role("link", name="Devices", exact=True).click()
     assert page.inner_text("h1") == "Devices of London Borough of Camden"
     assert axe_violations(page) == []

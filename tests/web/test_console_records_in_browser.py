@@ -8,8 +8,7 @@ from playwright.sync_api import Page
 
 from register.platform.config import Settings
 from tests.register.factories import device_entry
-from tests.web.conftest import axe_violations
-from tests.web.console_client import PASSWORD
+from tests.web.conftest import axe_violations, sign_in_with_the_browser
 from tests.web.test_console_import import devices_file
 from tests.web.test_console_quarantine import refuse
 
@@ -26,10 +25,7 @@ def test_import_history_and_refused_messages_work_in_a_browser_and_pass_axe(
 ) -> None:
     refuse(web_settings, "camden-aq-0001", "unit_mismatch", b'{"no2": {"v": 40, "u": "ppb"}}')
     refuse(web_settings, "camden-aq-0001", "invalid_json", b"\xff\xfe binary")
-    page.goto(f"{live_server}/console/login")
-    page.get_by_label("Email address").fill(engineer)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_the_browser(page, live_server, engineer)
 
     page.goto(f"{live_server}/console/import")
     assert axe_violations(page) == []

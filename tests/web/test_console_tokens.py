@@ -14,8 +14,8 @@ from register.accounts import api_tokens
 from register.audit import Actor
 from register.platform import db
 from register.platform.config import Settings
-from tests.web.conftest import axe_violations
-from tests.web.console_client import PASSWORD, post_form, sign_in
+from tests.web.conftest import axe_violations, sign_in_with_the_browser
+from tests.web.console_client import post_form, sign_in
 
 SECRET = re.compile(r"llt_[A-Za-z0-9_-]{43}")
 
@@ -130,10 +130,7 @@ def test_the_tokens_page_needs_a_session_and_its_forms_their_token(
 def test_the_tokens_pages_work_in_a_browser_and_pass_axe(
     page: Page, live_server: str, engineer: str, web_settings: Settings
 ) -> None:
-    page.goto(f"{live_server}/console/login?next=/console/tokens")
-    page.get_by_label("Email address").fill(engineer)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_the_browser(page, live_server, engineer, "/console/tokens")
     assert page.url.endswith("/console/tokens")
     assert "has no API tokens yet" in page.inner_text("main")
     assert axe_violations(page) == []
