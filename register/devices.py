@@ -20,6 +20,7 @@ import psycopg
 
 from register import audit, exports, validation
 from register.audit import Actor
+from register.credentials import device_credentials
 from register.queries import Conn
 from register.queries import registry as queries
 from register.schemas import DeviceSchema
@@ -211,6 +212,9 @@ def save(
         changes=changes,
         note=note,
     )
+    if action == "decommission":
+        # Off the broker too: a decommissioned device's credential ends with it.
+        device_credentials.revoke_of_device(conn, current["id"], actor)
     exports.store_rows(conn, [current["id"]])
     return SaveResult(data["public_id"], action, changes)
 

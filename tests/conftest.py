@@ -133,6 +133,17 @@ def password_broker(settings: Settings) -> Iterator[PasswordBroker]:
         "max_queued_messages 0\nmax_queued_bytes 0\n",
         encoding="utf-8",
     )
+    with mosquitto_running(settings, conf, broker.port, directory):
+        yield broker
+
+
+@contextmanager
+def mosquitto_running(
+    settings: Settings, conf: Path, port: int, directory: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Mosquitto with this config, as the services' user, until the block ends; then
+    stopped and `directory` removed. Its log is `directory/mosquitto.log`."""
+    run_as = RunAs.for_current_process(settings.services.user)
     log_path = directory / "mosquitto.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
@@ -145,10 +156,10 @@ def password_broker(settings: Settings) -> Iterator[PasswordBroker]:
         )
     try:
         wait_until(
-            lambda: accepts_connections("127.0.0.1", broker.port),
-            what=f"the password broker to start (its log: {log_path})",
+            lambda: accepts_connections("127.0.0.1", port),
+            what=f"Mosquitto to start (its log: {log_path})",
         )
-        yield broker
+        yield process
     finally:
         process.terminate()
         process.wait(15)

@@ -1,4 +1,5 @@
-"""`lamplighter devices import|export`: the register's devices as CSV, GeoJSON or JSON files."""
+"""`lamplighter devices import|export`: the register's devices as CSV, GeoJSON or JSON files
+(and `devices credentials`, in `register.cli.credentials_cmd`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from register import exports, imports
 from register.audit import Actor
+from register.cli import credentials_cmd
 from register.platform import db
 from register.platform.config import Settings
 
@@ -29,6 +31,7 @@ def add_parser(commands: Any) -> None:
     exporting.add_argument("--format", choices=exports.FORMATS, required=True)
     exporting.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     exporting.set_defaults(run=run_export)
+    credentials_cmd.add_actions(actions)
 
 
 def run_import(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,0 +1,77 @@
+"""Issuing and revoking a device's MQTT credential, scoped like every change to a device.
+
+The username is the device's public id; the password is random, shown once, and kept only as
+Mosquitto's `$7$` hash. Issuing a new credential revokes the old one, in the same transaction,
+so a device never has two. A decommissioned device gets none (`register.devices` revokes its
+credential when it is decommissioned). The table's trigger notifies `broker_credentials_changed`
+at every change (migration 0014), so the broker's files can follow within seconds.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from register.audit import Actor
+from register.credentials import mosquitto_hash
+from register.queries import Conn, registry
+from register.queries import credentials as queries
+
+PASSWORD_BYTES = 24
+
+
+class CredentialError(Exception):
+    """A credential cannot be issued or revoked as asked; the message says why."""
+
+
+class UnknownDevice(CredentialError):
+    """No device has that public id."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A credential just issued: shown once, never stored in clear."""
+
+    username: str
+    password: str
+    replaced: bool
+
+
+def _device(conn: Conn, public_id: str, actor: Actor) -> dict[str, Any]:
+    """The device, locked, after checking the actor may change it."""
+    row = registry.get_device_row(conn, public_id, lock=True)
+    if row is None:
+        raise UnknownDevice(f"there is no device {public_id!r} in the register")
+    actor.check_may_write(row["organisation_id"], row["organisation"])
+    return row
+
+
+def issue(conn: Conn, public_id: str, actor: Actor) -> Issued:
+    """A new credential for the device, replacing its working one if it has one."""
+    device = _device(conn, public_id, actor)
+    if device["status"] == "decommissioned":
+        raise CredentialError(f"device {public_id} is decommissioned; it gets no credential")
+    password = secrets.token_urlsafe(PASSWORD_BYTES)
+    replaced = queries.revoke_active(conn, device["id"], actor.label) > 0
+    queries.insert_credential(
+        conn, device["id"], mosquitto_hash.hash_password(password), actor.label
+    )
+    return Issued(public_id, password, replaced)
+
+
+def revoke(conn: Conn, public_id: str, actor: Actor) -> bool:
+    """End the device's working credential; False when it had none."""
+    device = _device(conn, public_id, actor)
+    return revoke_of_device(conn, device["id"], actor)
+
+
+def revoke_of_device(conn: Conn, device_id: int, actor: Actor) -> bool:
+    """End a device's working credential (its organisation already checked by the caller)."""
+    return queries.revoke_active(conn, device_id, actor.label) > 0
+
+
+def list_credentials(conn: Conn, organisation: str | None = None) -> list[dict[str, Any]]:
+    """Every credential, working or revoked, of an organisation's devices (or all): who issued
+    it and when, and when it ended. Never a password or a hash."""
+    return queries.list_credentials(conn, organisation)

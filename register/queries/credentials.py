@@ -1,0 +1,53 @@
+"""SQL for device credentials: issuing, revoking, and the active ones the broker files hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from register.queries import Conn
+
+
+def revoke_active(conn: Conn, device_id: int, revoked_by: str) -> int:
+    """End the device's working credential, if it has one; how many were ended (0 or 1)."""
+    return conn.execute(
+        "UPDATE device_credentials SET revoked_at = now(), revoked_by = %s"
+        " WHERE device_id = %s AND revoked_at IS NULL",
+        (revoked_by, device_id),
+    ).rowcount
+
+
+def insert_credential(conn: Conn, device_id: int, password_hash: str, issued_by: str) -> None:
+    conn.execute(
+        "INSERT INTO device_credentials (device_id, password_hash, issued_by) VALUES (%s, %s, %s)",
+        (device_id, password_hash, issued_by),
+    )
+
+
+def list_credentials(conn: Conn, organisation: str | None) -> list[dict[str, Any]]:
+    """Every credential (working or revoked), of one organisation's devices or all, newest
+    first within each device; never a hash."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT d.public_id, o.slug AS organisation, c.issued_at, c.issued_by,
+                      c.revoked_at, c.revoked_by
+                 FROM device_credentials c
+                 JOIN devices d ON d.id = c.device_id
+                 JOIN organisations o ON o.id = d.organisation_id
+                WHERE %(org)s::text IS NULL OR o.slug = %(org)s
+                ORDER BY d.public_id, c.issued_at DESC, c.id DESC""",
+            {"org": organisation},
+        ).fetchall()
+
+
+def list_active_hashes(conn: Conn) -> list[tuple[str, str]]:
+    """(username, password hash) of every working credential, by username: the broker's
+    password file. A decommissioned device's credential is never among them."""
+    rows = conn.execute(
+        """SELECT d.public_id, c.password_hash
+             FROM device_credentials c JOIN devices d ON d.id = c.device_id
+            WHERE c.revoked_at IS NULL AND d.status <> 'decommissioned'
+            ORDER BY d.public_id"""
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]
