@@ -20,7 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from register import devices
 from register.audit import Actor, NotAllowed
-from register.credentials import broker_files, device_credentials, mosquitto_hash
+from register.credentials import broker_files, device_credentials, mosquitto_hash, writer
 from register.credentials.broker_files import Account
 from register.platform import db
 from register.platform.config import Settings
@@ -119,6 +119,13 @@ class Client:
         self.client.loop_stop()
 
 
+def refusal(port: int, username: str | None, password: str | None) -> str | None:
+    """Why the broker refuses this login (None: it lets it in); the client is closed again."""
+    client = Client(port, username, password)
+    client.close()
+    return client.refused
+
+
 def _observer(port: int) -> Client:
     observer = Client(port, OBSERVER, OBSERVER_PASSWORD)
     observer.client.subscribe("lamplighter/#", qos=1)
@@ -146,9 +153,9 @@ def test_a_device_publishes_as_itself_only_and_wrong_or_missing_passwords_are_re
     finally:
         device.close()
         observer.close()
-    assert Client(port, "camden-aq-0001", issued.password + "x").refused == "Not authorized"
-    assert Client(port, "camden-aq-0002", issued.password).refused == "Not authorized"
-    assert Client(port, None, None).refused == "Not authorized"
+    assert refusal(port, "camden-aq-0001", issued.password + "x") == "Not authorized"
+    assert refusal(port, "camden-aq-0002", issued.password) == "Not authorized"
+    assert refusal(port, None, None) == "Not authorized"
 
 
 def test_a_revoked_or_decommissioned_devices_credential_is_refused_and_its_client_dropped(
@@ -175,8 +182,8 @@ def test_a_revoked_or_decommissioned_devices_credential_is_refused_and_its_clien
     finally:
         for client in connected:
             client.close()
-    assert Client(port, "camden-aq-0001", first.password).refused == "Not authorized"
-    assert Client(port, "camden-aq-0002", second.password).refused == "Not authorized"
+    assert refusal(port, "camden-aq-0001", first.password) == "Not authorized"
+    assert refusal(port, "camden-aq-0002", second.password) == "Not authorized"
 
 
 def test_issuing_again_replaces_the_credential_and_only_hashes_are_kept(
@@ -202,7 +209,7 @@ def test_issuing_again_replaces_the_credential_and_only_hashes_are_kept(
     assert mosquitto_hash.verify(new.password, line.split(":", 1)[1])
     assert not mosquitto_hash.verify(old.password, line.split(":", 1)[1])
     port = credential_broker.port
-    assert Client(port, "camden-aq-0001", old.password).refused == "Not authorized"
+    assert refusal(port, "camden-aq-0001", old.password) == "Not authorized"
     fresh = Client(port, "camden-aq-0001", new.password)
     assert fresh.connected.is_set()
     fresh.close()
@@ -248,3 +255,54 @@ def test_the_command_line_issues_a_password_once_and_revokes_and_lists(
     assert revoked.stdout == "camden-aq-0001: its MQTT credential is revoked\n"
     unknown = run_cli("devices", "credentials", "issue", "camden-aq-9999", env=env)
     assert unknown.returncode == 1 and "there is no device 'camden-aq-9999'" in unknown.stderr
+
+
+def test_the_writer_brings_every_change_to_the_broker_within_seconds(
+    migrated_settings: Settings, credential_broker: CredentialBroker
+) -> None:
+    """A credential issued or revoked in another connection (any web worker or process) reaches
+    the broker through the notification; the writer rewrites the files and the broker reloads."""
+    assert credential_broker.process is not None
+    pid = credential_broker.process.pid
+    target = writer.Target(
+        credential_broker.passwords,
+        credential_broker.acl,
+        lambda: os.kill(pid, signal.SIGHUP),
+        credential_broker.group,
+    )
+    observer = Account(
+        OBSERVER, mosquitto_hash.hash_password(OBSERVER_PASSWORD), ("read lamplighter/#",)
+    )
+    writes: list[bool] = []
+    stopping = threading.Event()
+    follower = threading.Thread(
+        target=writer.follow,
+        args=(migrated_settings, target, [observer], stopping, writes.append),
+    )
+    follower.start()
+    try:
+        wait_until(lambda: writes, what="the writer's first write")
+        with db.connect(migrated_settings) as conn, conn.transaction():
+            add_device(conn, "camden-aq-0001")
+            issued = device_credentials.issue(conn, "camden-aq-0001", ADMIN)
+        # The issue's bound: a change reaches the broker within 5 s.
+        wait_until(
+            lambda: refusal(credential_broker.port, "camden-aq-0001", issued.password) is None,
+            timeout=5,
+            what="the issued credential to work",
+        )
+        device = Client(credential_broker.port, "camden-aq-0001", issued.password)
+        with db.connect(migrated_settings) as conn, conn.transaction():
+            device_credentials.revoke(conn, "camden-aq-0001", ADMIN)
+        wait_until(device.disconnected.is_set, timeout=5, what="the revoked client to be dropped")
+        device.close()
+        # The files are the register's: written again from it, they are the same.
+        with db.connect(migrated_settings) as conn:
+            assert broker_files.files_from_register(conn, [observer]) == (
+                credential_broker.passwords.read_text(),
+                credential_broker.acl.read_text(),
+            )
+    finally:
+        stopping.set()
+        follower.join(10)
+    assert not follower.is_alive() and True in writes

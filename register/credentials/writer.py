@@ -1,0 +1,108 @@
+"""Keeping a broker's files true to the register: write them from the database at start, again
+at every `broker_credentials_changed` notification (and every `REWRITE_EVERY` seconds, in case
+one was missed), and have the broker reload them when they changed.
+
+One writer serves one broker's files; any process or web worker that changes a credential
+notifies it through PostgreSQL, so a change reaches the broker within a second or two. A lost
+database connection is retried with a growing pause; the files stay as they were meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from register.credentials import broker_files
+from register.credentials.broker_files import Account
+from register.platform import db
+from register.platform.config import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "broker_credentials_changed"
+REWRITE_EVERY = 60.0
+LONGEST_PAUSE = 30.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a broker reads its files, and how it is told to read them again."""
+
+    password_file: Path
+    acl_file: Path
+    reload: Callable[[], None]
+    group: int | None = None
+
+
+def reload_by_signal(pid_file: Path) -> Callable[[], None]:
+    """Tell the broker whose pid is in `pid_file` to reload (SIGHUP, as `systemctl reload`)."""
+
+    def reload() -> None:
+        try:
+            os.kill(int(pid_file.read_text(encoding="ascii").strip()), signal.SIGHUP)
+        except (OSError, ValueError) as error:
+            log.warning("could not tell the broker to reload (%s): %s", pid_file, error)
+
+    return reload
+
+
+def write(conn: psycopg.Connection[Any], target: Target, accounts: Sequence[Account]) -> bool:
+    """Both files from the register now; the broker reloads if either changed. True if so."""
+    passwords, acl = broker_files.files_from_register(conn, accounts)
+    changed = broker_files.replace_file(target.password_file, passwords, group=target.group)
+    changed = broker_files.replace_file(target.acl_file, acl, group=target.group) or changed
+    if changed:
+        target.reload()
+    return changed
+
+
+def follow(
+    settings: Settings,
+    target: Target,
+    accounts: Sequence[Account],
+    stopping: threading.Event,
+    on_write: Callable[[bool], None] | None = None,
+) -> None:
+    """Write the files, then follow every change until `stopping` is set. `on_write` hears of
+    each write (True when the files changed), for tests and counters."""
+    pause = 0.5
+    while not stopping.is_set():
+        try:
+            with db.connect(settings, autocommit=True, **db.KEEPALIVES) as conn:
+                conn.execute(f"LISTEN {CHANNEL}")
+                pause = 0.5
+                _follow(conn, target, accounts, stopping, on_write)
+        except (db.DatabaseError, psycopg.Error) as error:
+            log.warning("cannot follow credential changes (%s); retrying in %.0f s", error, pause)
+            stopping.wait(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+
+
+def _follow(
+    conn: psycopg.Connection[Any],
+    target: Target,
+    accounts: Sequence[Account],
+    stopping: threading.Event,
+    on_write: Callable[[bool], None] | None,
+) -> None:
+    due = 0.0
+    pending = True  # the first write, from the database as it is
+    while not stopping.is_set():
+        if pending or time.monotonic() >= due:
+            changed = write(conn, target, accounts)
+            if changed:
+                log.info("broker files written and reloaded")
+            if on_write is not None:
+                on_write(changed)
+            due = time.monotonic() + REWRITE_EVERY
+        # Every notification waiting is one reason to write: drain them all, then write once.
+        pending = len(list(conn.notifies(timeout=0.25))) > 0
