@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 # ETag.
 LAYOUT = 2
 FORMATS = ("csv", "geojson", "json")
+# GeoJSON's coordinates are rounded to 7 decimals, about 1 cm.
+COORDINATE_DECIMALS = 7
 JSON_FORMAT_TAG = "lamplighter.devices/1"
 DEVICE_COLUMNS = ("organisation", *registry.DEVICE_FIELDS)
 METRIC_COLUMNS = tuple(f"metric_{f}" for f in registry.METRIC_FIELDS)
@@ -145,7 +147,10 @@ def geojson_feature(record: dict[str, Any]) -> dict[str, Any]:
     point = {
         "type": "Point",
         # GeoJSON (RFC 7946) positions are longitude, latitude.
-        "coordinates": [round(record["longitude"], 7), round(record["latitude"], 7)],
+        "coordinates": [
+            round(record["longitude"], COORDINATE_DECIMALS),
+            round(record["latitude"], COORDINATE_DECIMALS),
+        ],
     }
     return {
         "type": "Feature",

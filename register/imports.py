@@ -415,9 +415,9 @@ def _others_left_alone(
 
 
 def _as_files_give_it(entry: dict[str, Any]) -> dict[str, Any]:
-    """An entry as any of the register's files gives it back: coordinates to 7 decimals (about
-    1 cm; GeoJSON's), and text without surrounding white space (a CSV cell's). A downloaded
-    register compares equal to the register this way, whatever its format."""
+    """An entry as any of the register's files gives it back: coordinates to GeoJSON's
+    `exports.COORDINATE_DECIMALS`, and text without surrounding white space (a CSV cell's). A
+    downloaded register compares equal to the register this way, whatever its format."""
 
     def trimmed(value: Any) -> Any:
         if isinstance(value, str):
@@ -431,7 +431,7 @@ def _as_files_give_it(entry: dict[str, Any]) -> dict[str, Any]:
     given = trimmed(entry)
     for axis in ("latitude", "longitude"):
         if isinstance(given.get(axis), float):
-            given[axis] = round(given[axis], 7)
+            given[axis] = round(given[axis], exports.COORDINATE_DECIMALS)
     return dict(given)
 
 
