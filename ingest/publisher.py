@@ -20,6 +20,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from register.platform import broker as mqtt_broker
 from register.platform.config import Settings
+from register.stack import broker_access
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ class Publisher:
     """One connection that publishes (topic, payload) messages at QoS 1."""
 
     def __init__(self, settings: Settings, client_id: str, *, timeout: float = 10.0) -> None:
-        self.broker = mqtt_broker.broker_for(settings)
+        # On the embedded broker, as the simulator's account (it may write every source's topics).
+        self.broker = mqtt_broker.broker_for(settings, client=broker_access.SIMULATE)
         self.sent = 0
         self.acked = 0
         self.refused: list[str] = []

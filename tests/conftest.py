@@ -137,6 +137,16 @@ def password_broker(settings: Settings) -> Iterator[PasswordBroker]:
         yield broker
 
 
+@pytest.fixture
+def credential_broker(migrated_settings: Settings) -> Iterator[Any]:
+    """A Mosquitto of its own reading the access files Lamplighter writes from this test's
+    register (`tests.broker_access.CredentialBroker`)."""
+    from tests.broker_access import running_credential_broker  # noqa: PLC0415 - it imports us
+
+    with running_credential_broker(migrated_settings) as broker:
+        yield broker
+
+
 @contextmanager
 def mosquitto_running(
     settings: Settings, conf: Path, port: int, directory: Path

@@ -77,15 +77,18 @@ def run_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def standing(row: dict[str, Any]) -> str:
+    """'working', or when and by whom a credential or account was revoked."""
+    if row["revoked_at"] is None:
+        return "working"
+    return f"revoked {row['revoked_at']:%Y-%m-%d %H:%M} by {row['revoked_by']}"
+
+
 def run_list(settings: Settings, args: argparse.Namespace) -> int:
     with db.connect(settings) as conn:
         listed = device_credentials.list_credentials(conn, args.org)
     for c in listed:
-        ended = (
-            f"revoked {c['revoked_at']:%Y-%m-%d %H:%M} by {c['revoked_by']}"
-            if c["revoked_at"]
-            else "working"
-        )
+        ended = standing(c)
         print(
             f"{c['public_id']}\tissued {c['issued_at']:%Y-%m-%d %H:%M} by {c['issued_by']}\t{ended}"
         )

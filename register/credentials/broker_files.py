@@ -1,10 +1,20 @@
-"""Mosquitto's `password_file` and `acl_file`, written from the register's credentials.
+"""Mosquitto's `password_file`, `acl_file` and anonymous switch, written from the register.
 
 The files are made from the database every time, never edited in place, so they cannot drift
 from the register: each write replaces a whole file atomically (a new file renamed over the
 old), readable by the broker's user. The ACL grants each device write access only to its own
 topics, by pattern (`%u` is the username, the device's public id), so one line serves every
-device, however many there are.
+device, however many there are; each other account gets its own filters.
+
+Anonymous clients are let in, to read and write anything, only while no device has a working
+credential: that keeps a register that has not started issuing them working as before. The
+first credential closes the broker to them (`conf.d/anonymous.conf`, read again on SIGHUP, and
+Mosquitto drops the anonymous clients still connected).
+
+Layout of a broker's directory (the embedded one is `var/mosquitto/access/`):
+  passwd                  the password file
+  acl                     the ACL
+  conf.d/anonymous.conf   `allow_anonymous true|false`, for the broker's `include_dir`
 """
 
 from __future__ import annotations
@@ -15,7 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from register.credentials import broker_accounts
+from register.credentials.broker_accounts import BrokerAccount
 from register.queries import Conn
+from register.queries import broker_accounts as account_queries
 from register.queries import credentials as queries
 
 HEADER = "# Written by Lamplighter from its register; every change rewrites it, so do not edit.\n"
@@ -24,37 +37,95 @@ DEVICE_TOPICS = ("lamplighter/+/%u/up", "lamplighter/+/%u/senml")
 
 
 @dataclass(frozen=True)
-class Account:
-    """A broker account that is not a device (the ingester, the simulator): its username, its
-    `$7$` hash, and the topic rules it has (`read lamplighter/#`, `write ...`)."""
+class BrokerFiles:
+    """The three files' text, as the register holds the credentials at one moment."""
 
-    username: str
-    password_hash: str
-    rules: tuple[str, ...]
+    passwords: str
+    acl: str
+    anonymous: str
 
 
-def password_file(devices: Sequence[tuple[str, str]], accounts: Sequence[Account] = ()) -> str:
+@dataclass(frozen=True)
+class Layout:
+    """Where the files of one broker are, under its directory."""
+
+    directory: Path
+
+    @property
+    def passwords(self) -> Path:
+        return self.directory / "passwd"
+
+    @property
+    def acl(self) -> Path:
+        return self.directory / "acl"
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.directory / "conf.d"
+
+    @property
+    def anonymous(self) -> Path:
+        return self.conf_dir / "anonymous.conf"
+
+
+def password_file(
+    devices: Sequence[tuple[str, str]], accounts: Sequence[BrokerAccount] = ()
+) -> str:
     """The password file's text: a `username:hash` line for each account, then each device."""
     lines = [f"{a.username}:{a.password_hash}\n" for a in accounts]
     lines += [f"{username}:{password_hash}\n" for username, password_hash in devices]
     return HEADER + "".join(lines)
 
 
-def acl_file(accounts: Sequence[Account] = ()) -> str:
-    """The ACL's text: each account's own rules, then the one pattern for every device."""
+def acl_file(accounts: Sequence[BrokerAccount] = (), *, anonymous: bool = False) -> str:
+    """The ACL's text: anonymous clients' rules while they are let in, each account's own
+    rules, then the one pattern for every device."""
     parts = [HEADER]
+    if anonymous:
+        # Lines before the first `user` are anonymous clients' rules.
+        parts.append("# No device has a credential yet: anonymous clients may do anything.\n")
+        parts.append("topic readwrite #\n\n")
     for account in accounts:
         parts.append(f"user {account.username}\n")
-        parts.extend(f"topic {rule}\n" for rule in account.rules)
+        parts.extend(f"topic read {topic}\n" for topic in account.reads)
+        parts.extend(f"topic write {topic}\n" for topic in account.writes)
         parts.append("\n")
     parts.append("# Every device publishes only under its own public id.\n")
     parts.extend(f"pattern write {topic}\n" for topic in DEVICE_TOPICS)
     return "".join(parts)
 
 
-def files_from_register(conn: Conn, accounts: Sequence[Account] = ()) -> tuple[str, str]:
-    """Both files' text as the register holds the credentials now."""
-    return password_file(queries.list_active_hashes(conn), accounts), acl_file(accounts)
+def anonymous_conf(anonymous: bool) -> str:
+    return HEADER + f"allow_anonymous {'true' if anonymous else 'false'}\n"
+
+
+def files_from_register(conn: Conn) -> BrokerFiles:
+    """The files' text as the register holds the credentials now (one snapshot)."""
+    outside_a_transaction = conn.autocommit
+    with conn.transaction():
+        if outside_a_transaction:  # else the caller's transaction is the snapshot
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        devices = queries.list_active_hashes(conn)
+        accounts = broker_accounts.active(conn)
+        anonymous = not account_queries.any_device_credential(conn)
+    return BrokerFiles(
+        password_file(devices, accounts),
+        acl_file(accounts, anonymous=anonymous),
+        anonymous_conf(anonymous),
+    )
+
+
+def replace_files(layout: Layout, files: BrokerFiles, *, group: int | None = None) -> bool:
+    """Put the files in place; True when any of them changed."""
+    layout.conf_dir.mkdir(parents=True, exist_ok=True)
+    changed = False
+    for path, text in (
+        (layout.passwords, files.passwords),
+        (layout.acl, files.acl),
+        (layout.anonymous, files.anonymous),
+    ):
+        changed = replace_file(path, text, group=group) or changed
+    return changed
 
 
 def replace_file(path: Path, text: str, *, group: int | None = None) -> bool:

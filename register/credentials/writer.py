@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 import psycopg
 
 from register.credentials import broker_files
-from register.credentials.broker_files import Account
+from register.credentials.broker_files import Layout
 from register.platform import db
 from register.platform.config import Settings
 
@@ -37,8 +38,7 @@ LONGEST_PAUSE = 30.0
 class Target:
     """Where a broker reads its files, and how it is told to read them again."""
 
-    password_file: Path
-    acl_file: Path
+    layout: Layout
     reload: Callable[[], None]
     group: int | None = None
 
@@ -55,11 +55,29 @@ def reload_by_signal(pid_file: Path) -> Callable[[], None]:
     return reload
 
 
-def write(conn: psycopg.Connection[Any], target: Target, accounts: Sequence[Account]) -> bool:
-    """Both files from the register now; the broker reloads if either changed. True if so."""
-    passwords, acl = broker_files.files_from_register(conn, accounts)
-    changed = broker_files.replace_file(target.password_file, passwords, group=target.group)
-    changed = broker_files.replace_file(target.acl_file, acl, group=target.group) or changed
+def reload_by_command(command: Sequence[str]) -> Callable[[], None]:
+    """Tell the broker to reload by running a command (`systemctl reload mosquitto`)."""
+
+    def reload() -> None:
+        try:
+            result = subprocess.run(
+                list(command), check=False, capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            log.warning("could not run %s to reload the broker: %s", command[0], error)
+            return
+        if result.returncode != 0:
+            log.warning(
+                "%s exited with %d: %s", " ".join(command), result.returncode, result.stderr.strip()
+            )
+
+    return reload
+
+
+def write(conn: psycopg.Connection[Any], target: Target) -> bool:
+    """The files from the register now; the broker reloads if any changed. True if so."""
+    files = broker_files.files_from_register(conn)
+    changed = broker_files.replace_files(target.layout, files, group=target.group)
     if changed:
         target.reload()
     return changed
@@ -68,7 +86,6 @@ def write(conn: psycopg.Connection[Any], target: Target, accounts: Sequence[Acco
 def follow(
     settings: Settings,
     target: Target,
-    accounts: Sequence[Account],
     stopping: threading.Event,
     on_write: Callable[[bool], None] | None = None,
 ) -> None:
@@ -80,7 +97,7 @@ def follow(
             with db.connect(settings, autocommit=True, **db.KEEPALIVES) as conn:
                 conn.execute(f"LISTEN {CHANNEL}")
                 pause = 0.5
-                _follow(conn, target, accounts, stopping, on_write)
+                _follow(conn, target, stopping, on_write)
         except (db.DatabaseError, psycopg.Error) as error:
             log.warning("cannot follow credential changes (%s); retrying in %.0f s", error, pause)
             stopping.wait(pause)
@@ -90,7 +107,6 @@ def follow(
 def _follow(
     conn: psycopg.Connection[Any],
     target: Target,
-    accounts: Sequence[Account],
     stopping: threading.Event,
     on_write: Callable[[bool], None] | None,
 ) -> None:
@@ -98,7 +114,7 @@ def _follow(
     pending = True  # the first write, from the database as it is
     while not stopping.is_set():
         if pending or time.monotonic() >= due:
-            changed = write(conn, target, accounts)
+            changed = write(conn, target)
             if changed:
                 log.info("broker files written and reloaded")
             if on_write is not None:

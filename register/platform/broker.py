@@ -2,8 +2,9 @@
 
 The ingester, the simulator and `/healthz` all take the broker's address, the TLS choice
 (`mqtts://`, checked against `mqtt.tls_ca_file` or the system's CAs), the credentials (a source's
-own, else `mqtt.username`/`mqtt.password`, else those in the URL) and the protocol (5 or 3.1.1)
-from here, so none of them can connect in plain text or without credentials by mistake.
+own, else `mqtt.username`/`mqtt.password`, else those in the URL, else, on the embedded broker,
+the account Lamplighter keeps for that client) and the protocol (5 or 3.1.1) from here, so none
+of them can connect in plain text or without credentials by mistake.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from register.platform.config import Settings
+from register.stack import broker_access
 
 
 class BrokerRefused(ConnectionError):
@@ -64,16 +66,24 @@ class Broker:
 
 
 def broker_for(
-    settings: Settings, *, url: str = "", username: str = "", password: str = ""
+    settings: Settings,
+    *,
+    url: str = "",
+    username: str = "",
+    password: str = "",
+    client: str = broker_access.INGEST,
 ) -> Broker:
     """The broker at `url` (or the default one), with the credentials that apply to it: those
-    given (a source's own), else `mqtt.username`/`mqtt.password`, else those in the URL."""
+    given (a source's own), else `mqtt.username`/`mqtt.password`, else those in the URL, else,
+    on the embedded broker, the account of `client` (the ingester's, or the simulator's)."""
     parts = urlsplit(url or settings.mqtt_url)
-    return Broker(
-        parts,
-        username or settings.mqtt.username or unquote(parts.username or ""),
-        password or settings.mqtt.password or unquote(parts.password or ""),
-    )
+    username = username or settings.mqtt.username or unquote(parts.username or "")
+    password = password or settings.mqtt.password or unquote(parts.password or "")
+    if not username and not url and not settings.mqtt.url:
+        kept = broker_access.client_password(settings, client)
+        if kept is not None:
+            username, password = client, kept
+    return Broker(parts, username, password)
 
 
 def new_client(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from register.platform.config import Settings
+from register.stack import broker_access
 from register.stack.mosquitto import EmbeddedMosquitto
 from register.stack.postgres import EmbeddedPostgres
 from register.stack.runtime import RunAs, ServiceError, ServiceStatus
@@ -73,6 +74,14 @@ def status(settings: Settings) -> list[ServiceState]:
     """Each embedded service: running or not, its pid, address and data directory."""
     run_as = RunAs.for_current_process(settings.services.user)
     return [_state(service, run_as, False) for service in services(settings)]
+
+
+def open_broker_to_clients(settings: Settings) -> None:
+    """Give Lamplighter's clients their accounts on the embedded broker, and have it read its
+    access files again (the register may have got its tables since the broker started)."""
+    run_as = RunAs.for_current_process(settings.services.user)
+    broker = EmbeddedMosquitto(settings)
+    broker_access.write(settings, run_as.gid if run_as.name else None, broker.reload)
 
 
 def _unwind(signum: int, frame: FrameType | None) -> None:

@@ -5,9 +5,14 @@ Layout under `<data_dir>/mosquitto/`:
   data/            the persistence file: sessions and queued QoS 1 messages survive a restart
   mosquitto.log    the broker's log
   mosquitto.pid    the running broker's pid
+  access/          the password file, ACL and anonymous switch (register/stack/broker_access.py)
 
-The listener is on loopback only and allows anonymous clients: it is the development and demo
-broker. Production points `mqtt.url` at a real broker with credentials and TLS.
+The listener is on loopback only: it is the development and demo broker. Who may connect, and
+to which topics, follows the register: each device with a credential publishes as itself only,
+Lamplighter's ingester and simulator have accounts of their own, and anonymous clients are let
+in only until the first device credential is issued. The files are written at every start and
+kept by `lamplighter broker files --follow`, which `lamplighter up` runs. Production points
+`mqtt.url` at a real broker with TLS, whose credentials come from the same register.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import logging
 import shutil
 from pathlib import Path
 
+from register.credentials import writer
 from register.platform.config import Settings
+from register.stack import broker_access
 from register.stack.runtime import (
     RunAs,
     ServiceError,
@@ -81,6 +88,7 @@ class EmbeddedMosquitto:
         # The broker writes its log and pid file itself, so the directory must be its own.
         run_as.own(self.root, 0o755)
         self._write_conf()
+        broker_access.write(self.settings, group=run_as.gid if run_as.name else None)
         self.pid_file.unlink(missing_ok=True)
         result = run_as.run([find_mosquitto(s.mosquitto_bin), "-c", str(self.conf), "-d"])
         if result.returncode != 0:
@@ -108,12 +116,20 @@ class EmbeddedMosquitto:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def reload(self) -> None:
+        """Have the running broker read its config and access files again (SIGHUP)."""
+        writer.reload_by_signal(self.pid_file)()
+
     def _write_conf(self) -> None:
         s = self.settings.services
+        access = broker_access.layout(self.settings)
         self.conf.write_text(
             "# Written by `lamplighter services start`; edits are overwritten.\n"
             f"listener {s.mqtt_port} {s.host}\n"
-            "allow_anonymous true\n"
+            f"password_file {access.passwords}\n"
+            f"acl_file {access.acl}\n"
+            # allow_anonymous, in a file of its own that follows the register.
+            f"include_dir {access.conf_dir}\n"
             "persistence true\n"
             f"persistence_location {self.persistence}/\n"
             "autosave_interval 30\n"

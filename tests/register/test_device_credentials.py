@@ -4,132 +4,32 @@ decommissioned device's credential are refused; no password is kept in clear."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
+import re
 import threading
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from register import devices
 from register.audit import Actor, NotAllowed
-from register.credentials import broker_files, device_credentials, mosquitto_hash, writer
-from register.credentials.broker_files import Account
+from register.credentials import (
+    broker_accounts,
+    broker_files,
+    device_credentials,
+    mosquitto_hash,
+    writer,
+)
 from register.platform import db
 from register.platform.config import Settings
 from register.queries import Conn
-from register.stack.runtime import RunAs, free_port
-from tests.conftest import make_stack_dir, mosquitto_running, run_cli, wait_until
+from tests.broker_access import (
+    Client,
+    CredentialBroker,
+    observer,
+    refusal,
+)
+from tests.conftest import run_cli, wait_until
 from tests.register.factories import ADMIN, add_device
-
-OBSERVER = "observer"
-OBSERVER_PASSWORD = "an observer's long password"
-
-
-@dataclass
-class CredentialBroker:
-    """A Mosquitto of its own reading the files Lamplighter writes, on a free port."""
-
-    port: int
-    directory: Path
-    process: subprocess.Popen[bytes] | None
-    group: int | None
-
-    @property
-    def passwords(self) -> Path:
-        return self.directory / "passwd"
-
-    @property
-    def acl(self) -> Path:
-        return self.directory / "acl"
-
-    def write_files(self, conn: Conn) -> None:
-        """The files from the register (with an observer that may read every topic), then the
-        reload Mosquitto does on SIGHUP."""
-        observer = Account(
-            OBSERVER, mosquitto_hash.hash_password(OBSERVER_PASSWORD), ("read lamplighter/#",)
-        )
-        passwords, acl = broker_files.files_from_register(conn, [observer])
-        broker_files.replace_file(self.passwords, passwords, group=self.group)
-        broker_files.replace_file(self.acl, acl, group=self.group)
-        if self.process is not None:
-            os.kill(self.process.pid, signal.SIGHUP)
-
-
-@pytest.fixture
-def credential_broker(migrated_settings: Settings) -> Iterator[CredentialBroker]:
-    directory = make_stack_dir("lamplighter-credential-broker-")
-    run_as = RunAs.for_current_process(migrated_settings.services.user)
-    port = free_port()
-    conf = directory / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous false\n"
-        f"password_file {directory / 'passwd'}\nacl_file {directory / 'acl'}\n"
-        "persistence false\nlog_dest stderr\n",
-        encoding="utf-8",
-    )
-    holder = CredentialBroker(port, directory, None, run_as.gid if run_as.name else None)
-    with db.connect(migrated_settings) as conn:
-        holder.write_files(conn)
-    with mosquitto_running(migrated_settings, conf, port, directory) as process:
-        holder.process = process
-        yield holder
-
-
-class Client:
-    """A paho MQTT 5 client that records its connection's outcome and what it receives."""
-
-    def __init__(self, port: int, username: str | None, password: str | None) -> None:
-        self.connected = threading.Event()
-        self.disconnected = threading.Event()
-        self.refused: str | None = None
-        self.received: list[tuple[str, bytes]] = []
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"test-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv5,
-        )
-        if username is not None:
-            self.client.username_pw_set(username, password)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = lambda *args: self.disconnected.set()
-        self.client.on_message = lambda _c, _u, m: self.received.append((m.topic, m.payload))
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        wait_until(lambda: self.connected.is_set() or self.refused is not None, what="a CONNACK")
-
-    def _on_connect(self, _client: Any, _data: Any, _flags: Any, reason: Any, _p: Any) -> None:
-        if reason.is_failure:
-            self.refused = str(reason)
-        else:
-            self.connected.set()
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        self.client.publish(topic, payload, qos=1).wait_for_publish(5)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-def refusal(port: int, username: str | None, password: str | None) -> str | None:
-    """Why the broker refuses this login (None: it lets it in); the client is closed again."""
-    client = Client(port, username, password)
-    client.close()
-    return client.refused
-
-
-def _observer(port: int) -> Client:
-    observer = Client(port, OBSERVER, OBSERVER_PASSWORD)
-    observer.client.subscribe("lamplighter/#", qos=1)
-    return observer
 
 
 def test_a_device_publishes_as_itself_only_and_wrong_or_missing_passwords_are_refused(
@@ -139,20 +39,31 @@ def test_a_device_publishes_as_itself_only_and_wrong_or_missing_passwords_are_re
         add_device(conn, "camden-aq-0001")
         add_device(conn, "camden-aq-0002")
         issued = device_credentials.issue(conn, "camden-aq-0001", ADMIN)
-    with db.connect(migrated_settings) as conn:
-        credential_broker.write_files(conn)
+    credential_broker.write_files()
     port = credential_broker.port
-    observer = _observer(port)
+    watching = observer(credential_broker)
     device = Client(port, "camden-aq-0001", issued.password)
     try:
         assert device.connected.is_set(), device.refused
-        device.publish("lamplighter/camden/camden-aq-0002/up", b"as another device")
-        device.publish("lamplighter/camden/camden-aq-0001/up", b"as itself")
-        wait_until(lambda: observer.received, what="the device's own message")
-        assert observer.received == [("lamplighter/camden/camden-aq-0001/up", b"as itself")]
+        assert device.publish("lamplighter/camden/camden-aq-0002/up", b"as another") == (
+            "Not authorized"
+        )
+        assert device.publish("lamplighter/camden/camden-aq-0001/up", b"as itself") == "Success"
+        assert device.publish("lamplighter/camden/camden-aq-0001/senml", b"[]") == "Success"
+        assert device.publish("lamplighter/camden/camden-aq-0001/down", b"x") == "Not authorized"
+        # Mosquitto grants the subscription, then delivers nothing the ACL does not let it read.
+        device.subscribe("lamplighter/#")
+        assert device.publish("lamplighter/camden/camden-aq-0001/up", b"again") == "Success"
+        wait_until(lambda: len(watching.received) == 3, what="the device's own messages")
+        assert watching.received == [
+            ("lamplighter/camden/camden-aq-0001/up", b"as itself"),
+            ("lamplighter/camden/camden-aq-0001/senml", b"[]"),
+            ("lamplighter/camden/camden-aq-0001/up", b"again"),
+        ]
+        assert device.received == []
     finally:
         device.close()
-        observer.close()
+        watching.close()
     assert refusal(port, "camden-aq-0001", issued.password + "x") == "Not authorized"
     assert refusal(port, "camden-aq-0002", issued.password) == "Not authorized"
     assert refusal(port, None, None) == "Not authorized"
@@ -166,8 +77,7 @@ def test_a_revoked_or_decommissioned_devices_credential_is_refused_and_its_clien
         add_device(conn, "camden-aq-0002")
         first = device_credentials.issue(conn, "camden-aq-0001", ADMIN)
         second = device_credentials.issue(conn, "camden-aq-0002", ADMIN)
-    with db.connect(migrated_settings) as conn:
-        credential_broker.write_files(conn)
+    credential_broker.write_files()
     port = credential_broker.port
     connected = [Client(port, "camden-aq-0001", first.password)]
     connected.append(Client(port, "camden-aq-0002", second.password))
@@ -175,7 +85,7 @@ def test_a_revoked_or_decommissioned_devices_credential_is_refused_and_its_clien
     with db.connect(migrated_settings) as conn, conn.transaction():
         assert device_credentials.revoke(conn, "camden-aq-0001", ADMIN)
         devices.decommission_device(conn, "camden-aq-0002", ADMIN)
-        credential_broker.write_files(conn)
+    credential_broker.write_files()
     try:
         for client in connected:
             wait_until(client.disconnected.is_set, what="the broker to drop a revoked client")
@@ -194,18 +104,15 @@ def test_issuing_again_replaces_the_credential_and_only_hashes_are_kept(
         old = device_credentials.issue(conn, "camden-aq-0001", ADMIN)
         new = device_credentials.issue(conn, "camden-aq-0001", ADMIN)
         assert new.replaced and not old.replaced and new.password != old.password
-        credential_broker.write_files(conn)
         rows = conn.execute("SELECT * FROM device_credentials ORDER BY id").fetchall()
         listed = device_credentials.list_credentials(conn, "camden")
+    credential_broker.write_files()
+    passwords = credential_broker.layout.passwords.read_text()
     assert len(rows) == 2 and [r["revoked_at"] is None for r in listed] == [True, False]
     for password in (old.password, new.password):
         assert password not in repr(rows) and password not in repr(listed)
-        assert password not in credential_broker.passwords.read_text()
-    (line,) = [
-        line
-        for line in credential_broker.passwords.read_text().splitlines()
-        if line.startswith("camden-aq-0001:")
-    ]
+        assert password not in passwords
+    (line,) = [line for line in passwords.splitlines() if line.startswith("camden-aq-0001:")]
     assert mosquitto_hash.verify(new.password, line.split(":", 1)[1])
     assert not mosquitto_hash.verify(old.password, line.split(":", 1)[1])
     port = credential_broker.port
@@ -263,21 +170,11 @@ def test_the_writer_brings_every_change_to_the_broker_within_seconds(
     """A credential issued or revoked in another connection (any web worker or process) reaches
     the broker through the notification; the writer rewrites the files and the broker reloads."""
     assert credential_broker.process is not None
-    pid = credential_broker.process.pid
-    target = writer.Target(
-        credential_broker.passwords,
-        credential_broker.acl,
-        lambda: os.kill(pid, signal.SIGHUP),
-        credential_broker.group,
-    )
-    observer = Account(
-        OBSERVER, mosquitto_hash.hash_password(OBSERVER_PASSWORD), ("read lamplighter/#",)
-    )
     writes: list[bool] = []
     stopping = threading.Event()
     follower = threading.Thread(
         target=writer.follow,
-        args=(migrated_settings, target, [observer], stopping, writes.append),
+        args=(migrated_settings, credential_broker.target, stopping, writes.append),
     )
     follower.start()
     try:
@@ -297,12 +194,148 @@ def test_the_writer_brings_every_change_to_the_broker_within_seconds(
         wait_until(device.disconnected.is_set, timeout=5, what="the revoked client to be dropped")
         device.close()
         # The files are the register's: written again from it, they are the same.
+        layout = credential_broker.layout
         with db.connect(migrated_settings) as conn:
-            assert broker_files.files_from_register(conn, [observer]) == (
-                credential_broker.passwords.read_text(),
-                credential_broker.acl.read_text(),
+            assert broker_files.files_from_register(conn) == broker_files.BrokerFiles(
+                layout.passwords.read_text(), layout.acl.read_text(), layout.anonymous.read_text()
             )
     finally:
         stopping.set()
         follower.join(10)
     assert not follower.is_alive() and True in writes
+
+
+def test_anonymous_clients_are_let_in_only_until_the_first_device_credential(
+    migrated_settings: Settings, credential_broker: CredentialBroker
+) -> None:
+    port = credential_broker.port
+    anonymous = Client(port, None, None)
+    assert anonymous.connected.is_set(), anonymous.refused
+    assert anonymous.publish("lamplighter/camden/camden-aq-0001/up", b"{}") == "Success"
+    stopping = threading.Event()
+    follower = threading.Thread(
+        target=writer.follow, args=(migrated_settings, credential_broker.target, stopping)
+    )
+    follower.start()
+    try:
+        with db.connect(migrated_settings) as conn, conn.transaction():
+            add_device(conn, "camden-aq-0001")
+            issued = device_credentials.issue(conn, "camden-aq-0001", ADMIN)
+        wait_until(anonymous.disconnected.is_set, timeout=5, what="the anonymous client dropped")
+        assert refusal(port, None, None) == "Not authorized"
+        assert refusal(port, "camden-aq-0001", issued.password) is None
+        assert "allow_anonymous false" in credential_broker.layout.anonymous.read_text()
+        assert "topic readwrite #" not in credential_broker.layout.acl.read_text()
+        # With no working credential left, the register is back where it started.
+        with db.connect(migrated_settings) as conn, conn.transaction():
+            device_credentials.revoke(conn, "camden-aq-0001", ADMIN)
+        wait_until(
+            lambda: refusal(port, None, None) is None, timeout=5, what="anonymous let in again"
+        )
+    finally:
+        stopping.set()
+        follower.join(10)
+        anonymous.close()
+
+
+def test_an_integration_account_writes_only_its_own_filters(
+    migrated_settings: Settings, credential_broker: CredentialBroker
+) -> None:
+    with db.connect(migrated_settings) as conn, conn.transaction():
+        add_device(conn, "camden-aq-0001")
+        device_credentials.issue(conn, "camden-aq-0001", ADMIN)
+        ttn = broker_accounts.add(
+            conn,
+            "ttn.camden",
+            writes=["v3/camden-sensors@ttn/devices/+/up"],
+            purpose="The Things Stack's Pub/Sub for Camden's application",
+            by="tests",
+        )
+        reader = broker_accounts.add(
+            conn, "reader.test", reads=["v3/#"], purpose="reads what TTN sends", by="tests"
+        )
+    credential_broker.write_files()
+    port = credential_broker.port
+    listening = Client(port, "reader.test", reader.password)
+    assert listening.subscribe("v3/#") == "Granted QoS 1"
+    integration = Client(port, "ttn.camden", ttn.password)
+    try:
+        assert integration.publish("v3/camden-sensors@ttn/devices/lora-1/up", b"1") == "Success"
+        assert integration.publish("v3/hackney@ttn/devices/lora-1/up", b"2") == "Not authorized"
+        assert integration.publish("lamplighter/camden/camden-aq-0001/up", b"3") == (
+            "Not authorized"
+        )
+        wait_until(lambda: listening.received, what="the integration's uplink")
+        assert listening.received == [("v3/camden-sensors@ttn/devices/lora-1/up", b"1")]
+    finally:
+        integration.close()
+        listening.close()
+    with db.connect(migrated_settings) as conn, conn.transaction():
+        assert broker_accounts.revoke(conn, "ttn.camden", "tests")
+        assert not broker_accounts.revoke(conn, "ttn.camden", "tests")
+    credential_broker.write_files()
+    wait_until(
+        lambda: refusal(port, "ttn.camden", ttn.password) == "Not authorized",
+        timeout=5,
+        what="the revoked account refused",
+    )
+
+
+@pytest.mark.parametrize(
+    ("username", "reads", "writes", "problem"),
+    [
+        ("ttn", [], ["v3/#"], "not a broker account name"),
+        ("camden-aq-0001", [], ["v3/#"], "not a broker account name"),
+        ("TTN.camden", [], ["v3/#"], "not a broker account name"),
+        ("ttn.camden", [], [], "at least one topic filter"),
+        ("ttn.camden", [], ["v3/#/up"], "'#' must be a whole level, and the last"),
+        ("ttn.camden", ["v3/a+/up"], [], "'+' must be a whole level"),
+        ("ttn.camden", [], ["v3/%u/up"], "a '%' in it"),
+        ("ttn.camden", [], ["v3/#\nuser admin"], "a control character"),
+        ("ttn.camden", [], ["v3/a b"], "a blank"),
+        ("ttn.camden", [""], [], "cannot be empty"),
+        ("ttn.camden", ["$share/g/v3/#"], [], "give the topic itself"),
+    ],
+)
+def test_a_broker_account_that_would_bend_the_acl_is_refused_with_its_reason(
+    conn: Conn, username: str, reads: list[str], writes: list[str], problem: str
+) -> None:
+    with pytest.raises(broker_accounts.AccountError, match=re.escape(problem)):
+        broker_accounts.add(conn, username, reads=reads, writes=writes, purpose="x", by="tests")
+    assert conn.execute("SELECT count(*) FROM broker_accounts").fetchone() == (0,)
+
+
+def test_the_command_line_adds_lists_and_revokes_broker_accounts_and_writes_the_files(
+    migrated_settings: Settings, conn: Conn, tmp_path: Path
+) -> None:
+    env = {"LAMPLIGHTER_DATABASE_URL": migrated_settings.database_url}
+    added = run_cli(
+        "broker", "accounts", "add", "chirpstack.camden",
+        "--write", "application/7/device/+/event/up", "--purpose", "ChirpStack's integration",
+        env=env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    password = added.stdout.strip()
+    assert len(password) >= 32 and "shown this once" in added.stderr
+    (stored,) = conn.execute("SELECT password_hash FROM broker_accounts").fetchone() or ()
+    assert mosquitto_hash.verify(password, stored)
+    listed = run_cli("broker", "accounts", "list", env=env)
+    assert listed.stdout.startswith(
+        "chirpstack.camden\twrite:application/7/device/+/event/up\tChirpStack's integration"
+    )
+    pid_file = tmp_path / "broker.pid"
+    pid_file.write_text("999999999\n")  # no such process: the reload is only warned about
+    written = run_cli(
+        "broker", "files", "--dir", str(tmp_path / "access"), "--pid-file", str(pid_file), env=env
+    )
+    assert written.returncode == 0, written.stderr
+    acl = (tmp_path / "access" / "acl").read_text()
+    assert "user chirpstack.camden\ntopic write application/7/device/+/event/up\n" in acl
+    assert password not in (tmp_path / "access" / "passwd").read_text()
+    assert "could not tell the broker to reload" in written.stderr
+    unclear = run_cli("broker", "files", "--dir", str(tmp_path / "x"), env=env)
+    assert unclear.returncode != 0 and "--pid-file or --reload-command" in unclear.stderr
+    revoked = run_cli("broker", "accounts", "revoke", "chirpstack.camden", env=env)
+    assert revoked.stdout == "chirpstack.camden: revoked\n"
+    again = run_cli("broker", "accounts", "revoke", "chirpstack.camden", env=env)
+    assert again.returncode == 1 and "no working broker account" in again.stderr

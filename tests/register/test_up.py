@@ -21,6 +21,7 @@ from register.platform import config
 from register.stack import embedded
 from register.stack.runtime import free_port
 from register.stack.supervisor import Supervisor
+from tests.broker_access import refusal
 from tests.conftest import make_stack_dir, run_cli, wait_until, write_stack_config
 
 
@@ -78,7 +79,7 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
         output = read_until(process, "Press Ctrl-C to stop")
         assert "postgresql  started" in output and "mosquitto   started" in output
         assert "applied migration 0002_readings" in output
-        assert "Lamplighter is up (ingest, simulate, web, jobs)" in output
+        assert "Lamplighter is up (broker, ingest, simulate, web, jobs)" in output
         site = re.search(r"(http://\S+)/system ", output)
         assert site, output
         # The demo is live: the simulator publishes and the ingester stores what it accepts.
@@ -91,6 +92,7 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
         assert stored > 0, "no readings arrived from the simulator"
         home = wait_until(lambda: fetch(site[1] + "/"), timeout=60, what="the home page")
         assert "Camden" in home
+        the_first_credential_closes_the_broker_but_not_to_lamplighters_clients(path, site[1])
 
         # A demo device reporting every minute shows readings of the last minute on its page.
         def fresh_readings() -> list[dict[str, str]]:
@@ -130,6 +132,36 @@ def test_up_starts_services_migrates_and_ctrl_c_stops_what_it_started() -> None:
         process.stdout.close()
         embedded.stop(settings)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def the_first_credential_closes_the_broker_but_not_to_lamplighters_clients(
+    path: Path, site: str
+) -> None:
+    """Within 5 s of the first device credential, anonymous clients are refused; the simulator
+    and the ingester go on with accounts of their own, and /healthz connects as the ingester."""
+    settings = config.load(path, environ={})
+    port = settings.services.mqtt_port
+    assert refusal(port, None, None) is None
+    issued = run_cli("devices", "credentials", "issue", "camden-aq-0001", config_path=path)
+    assert issued.returncode == 0, issued.stderr
+    wait_until(
+        lambda: refusal(port, None, None) == "Not authorized",
+        timeout=5,
+        what="the broker to refuse anonymous clients",
+    )
+    assert refusal(port, "camden-aq-0001", issued.stdout.strip()) is None
+
+    def readings() -> int:
+        with psycopg.connect(settings.database_url) as conn:
+            return int(conn.execute("SELECT count(*) FROM readings").fetchone()[0])
+
+    time.sleep(2)  # what was published before the broker closed has been stored by now
+    before = readings()
+    wait_until(
+        lambda: readings() > before, timeout=60, what="readings from the simulator's own account"
+    )
+    health = json.loads(fetch(site + "/healthz"))
+    assert health["broker"] == "ok", health
 
 
 def test_up_leaves_running_services_it_did_not_start(stack_config: Path) -> None:

@@ -31,6 +31,7 @@ COMMANDS = (
     "register.cli.demo_cmd",
     "register.cli.users_cmd",
     "register.cli.tokens_cmd",
+    "register.cli.broker_cmd",
     "register.stack.cli.up_cmd",
     "ingest.cli.ingest_cmd",
     "ingest.cli.simulate_cmd",

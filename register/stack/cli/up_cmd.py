@@ -43,6 +43,9 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"applied migration {migration.version:04d}_{migration.name}")
             for line in catalogue.run_after_upgrade(conn, settings):
                 print(line)
+        if not settings.mqtt.url:
+            # The ingester's and the simulator's accounts, before either connects.
+            embedded.open_broker_to_clients(settings)
         if args.no_demo:
             # No demo register, so nothing to simulate either.
             settings = settings.with_values("ingest", simulate_devices=0)
