@@ -30,6 +30,7 @@ def test_every_package_s_commands_are_on_the_command_line() -> None:
         "demo",
         "users",
         "tokens",
+        "broker",
         "up",
         "ingest",
         "simulate",
@@ -40,8 +41,10 @@ def test_every_package_s_commands_are_on_the_command_line() -> None:
 
 
 def test_up_runs_the_ingester_the_web_the_jobs_and_on_the_embedded_broker_the_simulator() -> None:
+    """On the embedded broker, also the writer that keeps its access files true."""
     embedded = Settings()
     assert [name for name, _ in declared_processes(embedded)] == [
+        "broker",
         "ingest",
         "simulate",
         "web",

@@ -102,11 +102,18 @@ def test_issuing_again_replaces_the_credential_and_only_hashes_are_kept(
     with db.connect(migrated_settings) as conn, conn.transaction():
         add_device(conn, "camden-aq-0001")
         old = device_credentials.issue(conn, "camden-aq-0001", ADMIN)
+    credential_broker.write_files()
+    on_the_old_password = Client(credential_broker.port, "camden-aq-0001", old.password)
+    assert on_the_old_password.connected.is_set()
+    with db.connect(migrated_settings) as conn, conn.transaction():
         new = device_credentials.issue(conn, "camden-aq-0001", ADMIN)
         assert new.replaced and not old.replaced and new.password != old.password
         rows = conn.execute("SELECT * FROM device_credentials ORDER BY id").fetchall()
         listed = device_credentials.list_credentials(conn, "camden")
     credential_broker.write_files()
+    # The broker drops a client whose password is no longer the one in the file.
+    wait_until(on_the_old_password.disconnected.is_set, timeout=5, what="the old client dropped")
+    on_the_old_password.close()
     passwords = credential_broker.layout.passwords.read_text()
     assert len(rows) == 2 and [r["revoked_at"] is None for r in listed] == [True, False]
     for password in (old.password, new.password):

@@ -25,6 +25,10 @@ BENCHMARKS = {
         "tests.benchmarks.web.web_bench",
         "public register: near-me, full GeoJSON export, device pages/s",
     ),
+    "credentials": (
+        "tests.benchmarks.credentials.credentials_bench",
+        "issuing 5,000 device credentials; one change from commit to the broker, with all of them",
+    ),
     "retention": (
         "tests.benchmarks.retention.retention_bench",
         "enforce_retention on 20 million readings: drop_chunks and batched deletes next to a "
