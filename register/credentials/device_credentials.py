@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from register.audit import Actor
-from register.credentials import mosquitto_hash
+from register.credentials import broker_files, mosquitto_hash
 from register.queries import Conn, registry
 from register.queries import credentials as queries
 
@@ -36,6 +37,17 @@ class Issued:
     username: str
     password: str
     replaced: bool
+
+
+@dataclass(frozen=True)
+class Current:
+    """A device's credential as it stands: whether one works, and when and by whom it was
+    issued (None when none works). Never a password or a hash."""
+
+    username: str
+    active: bool
+    issued_at: datetime | None = None
+    issued_by: str | None = None
 
 
 def _device(conn: Conn, public_id: str, actor: Actor) -> dict[str, Any]:
@@ -75,3 +87,28 @@ def list_credentials(conn: Conn, organisation: str | None = None) -> list[dict[s
     """Every credential, working or revoked, of an organisation's devices (or all): who issued
     it and when, and when it ended. Never a password or a hash."""
     return queries.list_credentials(conn, organisation)
+
+
+def current(conn: Conn, public_id: str, actor: Actor) -> Current:
+    """Whether the device has a working credential, and when and by whom it was issued; scoped
+    like issuing, since it names who issued it."""
+    row = registry.get_device_row(conn, public_id)
+    if row is None:
+        raise UnknownDevice(f"there is no device {public_id!r} in the register")
+    actor.check_may_write(row["organisation_id"], row["organisation"])
+    found = queries.get_active_credential(conn, row["id"])
+    if found is None:
+        return Current(public_id, active=False)
+    return Current(public_id, True, found["issued_at"], found["issued_by"])
+
+
+def with_working_credential(conn: Conn, public_ids: list[str]) -> set[str]:
+    """Which of these devices have a working credential (one query, for a list the caller has
+    already scoped to an organisation)."""
+    return queries.list_public_ids_with_active_credential(conn, public_ids)
+
+
+def topics(public_id: str) -> list[str]:
+    """The topics the device's credential may publish to, as the broker's ACL grants them
+    (`+` is any one level: the organisation's slug, as the ingester's topics have it)."""
+    return [topic.replace("%u", public_id) for topic in broker_files.DEVICE_TOPICS]

@@ -51,3 +51,28 @@ def list_active_hashes(conn: Conn) -> list[tuple[str, str]]:
             ORDER BY d.public_id"""
     ).fetchall()
     return [(row[0], row[1]) for row in rows]
+
+
+def get_active_credential(conn: Conn, device_id: int) -> dict[str, Any] | None:
+    """When and by whom the device's working credential was issued; None when it has none (a
+    decommissioned device's never counts). Never the hash."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT c.issued_at, c.issued_by
+                 FROM device_credentials c JOIN devices d ON d.id = c.device_id
+                WHERE c.device_id = %s AND c.revoked_at IS NULL
+                  AND d.status <> 'decommissioned'""",
+            (device_id,),
+        ).fetchone()
+
+
+def list_public_ids_with_active_credential(conn: Conn, public_ids: list[str]) -> set[str]:
+    """Which of those devices have a working credential: one query for a whole list."""
+    rows = conn.execute(
+        """SELECT d.public_id
+             FROM device_credentials c JOIN devices d ON d.id = c.device_id
+            WHERE d.public_id = ANY(%s) AND c.revoked_at IS NULL
+              AND d.status <> 'decommissioned'""",
+        (public_ids,),
+    ).fetchall()
+    return {row[0] for row in rows}

@@ -4,9 +4,9 @@
 A route says what it is for, which schema its answer has, which query schema its parameters
 have (or, for the device list, which filters: `web.device_filters.FILTERS`, the table that reads
 them) and which errors it can give; a write also says what body it takes, that it needs an API
-token (the `bearerAuth` scheme), and which headers it reads and sends (If-Match, ETag). The
-path and the method come from Flask's own URL map, so the document lists exactly the routes
-that exist.
+token (the `bearerAuth` scheme, as a device's credential does even to read it), and which
+headers it reads and sends (If-Match, ETag, Cache-Control). The path and the method come from
+Flask's own URL map, so the document lists exactly the routes that exist.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app
 from marshmallow import Schema, fields
+from werkzeug.http import HTTP_STATUS_CODES
 
 from register import vocab
 from register.schemas import METRIC_KEY, SLUG, DeviceSchema, MetricSchema, Retention, Term
@@ -55,6 +56,7 @@ WRITE_ERROR_TEXT = {
 HEADERS = {
     "ETag": "The version of the device's register entry; send it back in If-Match to change it.",
     "Location": "The new device's address in the API.",
+    "Cache-Control": "no-store: the answer holds a secret shown once, which nothing may keep.",
 }
 SECURITY_SCHEME = {
     "type": "http",
@@ -83,7 +85,8 @@ View = TypeVar("View", bound=Callable[..., Any])
 class Operation:
     summary: str
     description: str
-    response: type[Schema]
+    # None for an answer without a body (204).
+    response: type[Schema] | None
     query: type[Schema] | None = None
     filters: tuple[device_filters.Filter, ...] = ()
     errors: tuple[int, ...] = ()
@@ -96,10 +99,14 @@ class Operation:
     if_match: bool = False
     # An example body, shown with every media type the operation takes.
     example: Any = None
+    # Needs an API token though it takes no body (a device's credential, read or revoked).
+    token: bool = False
+    # What an error means here, where it differs from what it means for every write.
+    error_text: dict[int, str] = field(default_factory=dict)
 
     @property
     def writes(self) -> bool:
-        return bool(self.body) or self.if_match
+        return bool(self.body) or self.if_match or self.token
 
 
 # By view function name; filled in by `documented` as the routes module is imported.
@@ -116,10 +123,11 @@ def documented(operation: Operation) -> Callable[[View], View]:
     return record
 
 
-def _problem(status: int, writes: bool) -> dict[str, Any]:
+def _problem(status: int, operation: Operation) -> dict[str, Any]:
     shape = schemas.Invalid if status == 422 else schemas.Problem
+    text = WRITE_ERROR_TEXT if operation.writes else ERROR_TEXT
     return {
-        "description": (WRITE_ERROR_TEXT if writes else ERROR_TEXT)[status],
+        "description": operation.error_text.get(status) or text[status],
         "content": {"application/problem+json": {"schema": shape}},
     }
 
@@ -161,10 +169,9 @@ def _operation(operation: Operation, path_arguments: list[str]) -> dict[str, Any
                 "schema": {"type": "string"},
             }
         )
-    success: dict[str, Any] = {
-        "description": "OK" if operation.success == 200 else "Created",
-        "content": {"application/json": {"schema": operation.response}},
-    }
+    success: dict[str, Any] = {"description": HTTP_STATUS_CODES[operation.success]}
+    if operation.response is not None:
+        success["content"] = {"application/json": {"schema": operation.response}}
     if operation.headers:
         success["headers"] = {
             name: {"description": HEADERS[name], "required": True, "schema": {"type": "string"}}
@@ -173,7 +180,7 @@ def _operation(operation: Operation, path_arguments: list[str]) -> dict[str, Any
     responses: dict[str, Any] = {str(operation.success): success}
     writes = operation.writes
     for status in sorted({400, *operation.errors, *((401,) if writes else ())}):
-        responses[str(status)] = _problem(status, writes)
+        responses[str(status)] = _problem(status, operation)
     found: dict[str, Any] = {
         "summary": operation.summary,
         "description": operation.description,
@@ -209,7 +216,8 @@ def build(app: Flask, organisations: list[str]) -> dict[str, Any]:
                 "The public register of sensors in public places: devices, their history, "
                 "organisations, the DTPR vocabularies, and open readings, for anyone to read "
                 "(personal-data metrics' readings are never served); and, with an "
-                "organisation's API token, writes to that organisation's devices."
+                "organisation's API token, writes to that organisation's devices and their "
+                "MQTT credentials."
             ),
             "license": {"name": "Open Government Licence v3.0"},
         },

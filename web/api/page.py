@@ -59,15 +59,18 @@ def type_text(schema: dict[str, Any]) -> str:
     return words
 
 
-def _success(operation: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """An operation's answer when it works: its status and schema."""
+def _success(operation: dict[str, Any]) -> tuple[str, str | None]:
+    """An operation's answer when it works: its status, and its schema's name (None for an
+    answer without a body, such as a 204)."""
     code = next(code for code in operation["responses"] if code.startswith("2"))
-    return code, operation["responses"][code]["content"]["application/json"]["schema"]
+    content = operation["responses"][code].get("content")
+    return code, None if content is None else _schema_name(content["application/json"]["schema"])
 
 
 def _example(path: str, method: str, operation: dict[str, Any]) -> str | None:
-    """A request to try in a browser; None for a write, which a link cannot make."""
-    if method != "get":
+    """A request to try in a browser; None for a write, or a read that needs a token, which a
+    link cannot make."""
+    if method != "get" or "security" in operation:
         return None
     return _address(path, operation) + EXAMPLE_QUERIES.get(path, "")
 
@@ -110,7 +113,7 @@ def _operations(document: dict[str, Any], base: str) -> list[dict[str, Any]]:
     found = []
     for path, item in document["paths"].items():
         for method, operation in item.items():
-            success, answer = _success(operation)
+            success, returns = _success(operation)
             body = operation.get("requestBody", {}).get("content", {})
             anchor = path.strip("/").replace("/", "-").replace("{", "").replace("}", "")
             found.append(
@@ -140,7 +143,7 @@ def _operations(document: dict[str, Any], base: str) -> list[dict[str, Any]]:
                         for p in operation["parameters"]
                     ],
                     "success": success,
-                    "returns": _schema_name(answer),
+                    "returns": returns,
                     "errors": [
                         (code, answer["description"])
                         for code, answer in operation["responses"].items()

@@ -1,7 +1,8 @@
 """API v1, under `/api/v1`: devices with the home page's filters plus `bbox`, a device (its card,
 and its register entry, the shape the writes take), its history and its open readings,
 organisations, vocabularies, and the OpenAPI document; the writes, for an organisation's API
-token, are in `web.api.writes`, on the same blueprint.
+token, are in `web.api.writes`, and devices' MQTT credentials in `web.api.credentials`, on the
+same blueprint.
 
 Every answer is dumped through its schema in `web.api.schemas`. Bad parameters are a 400, and
 unknown things a 404, as RFC 9457 problems (see `web.views.errors`).
@@ -291,5 +292,5 @@ def get_vocabulary(category: str) -> Response:
     return _answer(schemas.Vocabulary, _vocabulary(category))
 
 
-# The writes add their routes to the blueprint above.
-from web.api import writes  # noqa: E402,F401
+# The writes, and devices' credentials, add their routes to the blueprint above.
+from web.api import credentials, writes  # noqa: E402,F401

@@ -484,6 +484,44 @@ class DecommissionQuery(Schema):
     )
 
 
+class IssuedCredential(Schema):
+    """A device's new MQTT credential: its password is in this answer only."""
+
+    username = fields.String(**_described("The MQTT username: the device's public id."))
+    password = fields.String(
+        **_described(
+            "The MQTT password, shown only this once: the register keeps only its hash "
+            "(Mosquitto's $7$ PBKDF2-SHA512), so no one can show it again."
+        )
+    )
+    replaced = fields.Boolean(
+        **_described(
+            "True when it replaced a working credential, which stops working within seconds."
+        )
+    )
+    topics = fields.List(
+        fields.String(),
+        **_described(
+            "The topics the device may publish to with it (+ is any one level).",
+            ["lamplighter/+/camden-aq-0001/up", "lamplighter/+/camden-aq-0001/senml"],
+        ),
+    )
+
+
+class Credential(Schema):
+    """Whether a device has a working MQTT credential; never its password or hash."""
+
+    username = fields.String(**_described("The MQTT username: the device's public id."))
+    active = fields.Boolean(**_described("True when the device has a working credential."))
+    issued_at = _nullable(
+        fields.DateTime, "When the working credential was issued (UTC); null when none works."
+    )
+    issued_by = _nullable(
+        fields.String,
+        "Who issued it: an engineer, an API token or the command line; null when none works.",
+    )
+
+
 # Every key of a response is always there (null where the schema allows it), so the document
 # marks each one required, and a response that leaves one out breaks the schema.
 RESPONSES = (
@@ -521,6 +559,8 @@ RESPONSES = (
     Invalid,
     FieldChange,
     ImportResult,
+    IssuedCredential,
+    Credential,
 )
 for _shape in RESPONSES:
     for _field in _shape._declared_fields.values():

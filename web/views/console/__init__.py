@@ -6,6 +6,7 @@ modules, one module per part of the console:
   - `imports`, `history`, `quarantine`: bulk import with a preview, the organisation's history
     with who made each change, and its devices' refused messages with sample payloads.
   - `tokens`: the organisation's API tokens: list, make (shown once) and revoke.
+  - `credentials`: a device's MQTT credential: issue (its password shown once) and revoke.
 
 Every console page is private to one person (never cached), and every POST carries its form
 token (`web.signed_in`), checked here before any view runs.
@@ -56,6 +57,7 @@ def who_is_signed_in() -> dict[str, object]:
 from web.views.console import (  # noqa: E402,F401
     admin,
     auth,
+    credentials,
     devices,
     history,
     imports,

@@ -17,12 +17,13 @@ from werkzeug.wrappers import Response
 
 from register import audit, devices, periods
 from register.audit import NotAllowed
+from register.credentials import device_credentials
 from register.platform.config import Settings
 from register.validation import FieldError, InvalidEntry
 from web import database, device_form, queries, signed_in
 from web.device_consequences import needing_confirmation
 from web.device_form import DeviceForm, ShownError
-from web.views.console import blueprint
+from web.views.console import blueprint, credentials
 
 Page = str | tuple[str, int] | Response
 STALE = (
@@ -43,10 +44,14 @@ def devices_list() -> str:
     user = signed_in.user()
     with database.connection() as conn:
         listed = queries.list_organisation_devices(conn, user.organisation)
+        credentialed = device_credentials.with_working_credential(
+            conn, [d["public_id"] for d in listed]
+        )
     return render_template(
         "console/devices.html",
         user=user,
         devices=listed,
+        credentialed=credentialed,
         saved=request.args.get("saved", ""),
         done=request.args.get("done", ""),
     )
@@ -221,11 +226,12 @@ def _form_page(
     status: int = 200,
     added_row: bool = False,
 ) -> tuple[str, int]:
-    """The device form (a new device's when `entry` is None), with its errors by field; after
-    "Add another metric", the new row's first field has the focus."""
+    """The device form (a new device's when `entry` is None) with its errors by field, and the
+    device's MQTT credential; after "Add another metric", the new row's first field has focus."""
     shown = device_form.shown_errors(form, errors or [], editing=entry is not None)
     if version is None and entry is not None:
         version = devices.version_of(entry)
+    credential = credentials.state(entry["public_id"]) if entry is not None else None
     return _page(
         "console/device_form.html",
         shown,
@@ -236,6 +242,8 @@ def _form_page(
         version=version,
         spec=device_form,
         added_row=added_row,
+        credential=credential,
+        credential_done=request.args.get("credential", ""),
     )
 
 
