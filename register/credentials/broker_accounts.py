@@ -63,6 +63,8 @@ def filter_problem(topic_filter: str) -> str | None:
         return "a topic filter is at most 65,535 bytes"
     if topic_filter.startswith("$share/"):
         return f"{topic_filter!r}: give the topic itself; a shared subscription reads it"
+    if "${" in topic_filter:
+        return f"{topic_filter!r}: '${{' would be a placeholder to EMQX, which reads the same rules"
     return _wildcard_problem(topic_filter)
 
 

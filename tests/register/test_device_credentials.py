@@ -302,6 +302,7 @@ def test_an_integration_account_writes_only_its_own_filters(
         ("ttn.camden", [], ["v3/a b"], "a blank"),
         ("ttn.camden", [""], [], "cannot be empty"),
         ("ttn.camden", ["$share/g/v3/#"], [], "give the topic itself"),
+        ("ttn.camden", [], ["v3/${username}/up"], "a placeholder to EMQX"),
     ],
 )
 def test_a_broker_account_that_would_bend_the_acl_is_refused_with_its_reason(
