@@ -54,6 +54,11 @@ def run_issue(settings: Settings, args: argparse.Namespace) -> int:
     replaced = (
         " It replaces the device's earlier one, which no longer works." if issued.replaced else ""
     )
+    if issued.first:
+        replaced += (
+            " It is the register's first device credential: from now on Lamplighter's broker"
+            " refuses clients that do not log in."
+        )
     print(
         f"A new MQTT credential for {issued.username}: username {issued.username}, and the "
         f"password below. It is shown this once; the register keeps only its hash.{replaced}",

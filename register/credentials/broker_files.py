@@ -28,7 +28,6 @@ from pathlib import Path
 from register.credentials import broker_accounts
 from register.credentials.broker_accounts import BrokerAccount
 from register.queries import Conn
-from register.queries import broker_accounts as account_queries
 from register.queries import credentials as queries
 
 HEADER = "# Written by Lamplighter from its register; every change rewrites it, so do not edit.\n"
@@ -107,7 +106,7 @@ def files_from_register(conn: Conn) -> BrokerFiles:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         devices = queries.list_active_hashes(conn)
         accounts = broker_accounts.active(conn)
-        anonymous = not account_queries.any_device_credential(conn)
+        anonymous = not queries.any_working_credential(conn)
     return BrokerFiles(
         password_file(devices, accounts),
         acl_file(accounts, anonymous=anonymous),

@@ -37,6 +37,9 @@ class Issued:
     username: str
     password: str
     replaced: bool
+    # The register's first working credential: from now on the embedded broker refuses
+    # anonymous clients (register/credentials/broker_files.py).
+    first: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,12 @@ def issue(conn: Conn, public_id: str, actor: Actor) -> Issued:
     if device["status"] == "decommissioned":
         raise CredentialError(f"device {public_id} is decommissioned; it gets no credential")
     password = secrets.token_urlsafe(PASSWORD_BYTES)
+    first = not queries.any_working_credential(conn)
     replaced = queries.revoke_active(conn, device["id"], actor.label) > 0
     queries.insert_credential(
         conn, device["id"], mosquitto_hash.hash_password(password), actor.label
     )
-    return Issued(public_id, password, replaced)
+    return Issued(public_id, password, replaced, first)
 
 
 def revoke(conn: Conn, public_id: str, actor: Actor) -> bool:
@@ -100,6 +104,12 @@ def current(conn: Conn, public_id: str, actor: Actor) -> Current:
     if found is None:
         return Current(public_id, active=False)
     return Current(public_id, True, found["issued_at"], found["issued_by"])
+
+
+def none_in_register(conn: Conn) -> bool:
+    """Whether no device has a working credential yet: the next one issued is the first, and
+    closes the embedded broker to anonymous clients."""
+    return not queries.any_working_credential(conn)
 
 
 def with_working_credential(conn: Conn, public_ids: list[str]) -> set[str]:

@@ -68,16 +68,6 @@ def active_accounts(conn: Conn) -> list[tuple[str, str, list[str], list[str]]]:
     return [(row[0], row[1], list(row[2]), list(row[3])) for row in rows]
 
 
-def any_device_credential(conn: Conn) -> bool:
-    """Whether any device has a working credential: from then on the broker is closed to
-    anonymous clients."""
-    row = conn.execute(
-        """SELECT EXISTS (SELECT 1 FROM device_credentials c JOIN devices d ON d.id = c.device_id
-                           WHERE c.revoked_at IS NULL AND d.status <> 'decommissioned')"""
-    ).fetchone()
-    return bool(row and row[0])
-
-
 def register_has_accounts(conn: Conn) -> bool:
     """Whether the database has been brought up to the broker accounts (migration 0015)."""
     row = conn.execute("SELECT to_regclass('broker_accounts') IS NOT NULL").fetchone()

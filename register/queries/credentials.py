@@ -76,3 +76,13 @@ def list_public_ids_with_active_credential(conn: Conn, public_ids: list[str]) ->
         (public_ids,),
     ).fetchall()
     return {row[0] for row in rows}
+
+
+def any_working_credential(conn: Conn) -> bool:
+    """Whether any device has a working credential: from then on the embedded broker is closed
+    to anonymous clients."""
+    row = conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM device_credentials c JOIN devices d ON d.id = c.device_id
+                           WHERE c.revoked_at IS NULL AND d.status <> 'decommissioned')"""
+    ).fetchone()
+    return bool(row and row[0])

@@ -161,6 +161,7 @@ def test_the_command_line_issues_a_password_once_and_revokes_and_lists(
     assert issued.returncode == 0, issued.stderr
     password = issued.stdout.strip()
     assert len(password) >= 32 and "shown this once" in issued.stderr
+    assert "the register's first device credential" in issued.stderr
     (stored,) = conn.execute("SELECT password_hash FROM device_credentials").fetchone() or ()
     assert mosquitto_hash.verify(password, stored) and password not in stored
     listed = run_cli("devices", "credentials", "list", "--org", "camden", env=env)

@@ -57,6 +57,7 @@ def test_a_token_issues_reads_and_revokes_its_devices_credential(
     assert issued.headers["Cache-Control"] == "no-store"
     body = issued.get_json()
     assert body["username"] == "camden-aq-0001" and body["replaced"] is False
+    assert body["first"] is True  # no device of this register had one
     assert body["topics"] == [
         "lamplighter/+/camden-aq-0001/up",
         "lamplighter/+/camden-aq-0001/senml",
@@ -72,6 +73,7 @@ def test_a_token_issues_reads_and_revokes_its_devices_credential(
     assert "$7$" not in text and body["password"] not in text
     again = client.post(MINE, headers=bearer(token)).get_json()
     assert again["replaced"] is True and again["password"] != body["password"]
+    assert again["first"] is False
     (replacing,) = active_hashes(web_settings)
     assert mosquitto_hash.verify(again["password"], replacing)
     assert not mosquitto_hash.verify(body["password"], replacing)
@@ -153,6 +155,7 @@ def test_the_openapi_document_describes_the_three_routes_with_the_token(
         "username",
         "password",
         "replaced",
+        "first",
         "topics",
     }
 

@@ -74,6 +74,7 @@ def test_issuing_shows_the_password_once_and_the_register_keeps_only_its_hash(
     before = client.get(EDIT).get_data(as_text=True)
     assert "It has no working credential." in before
     assert ">Issue a credential</button>" in before
+    assert "No device in the register has a credential yet." in before
     assert credential_cell(client, "camden-aq-0001") == "none"
     made = post_form(client, ISSUE, {}, form_page=EDIT)
     assert made.status_code == 200
@@ -86,6 +87,7 @@ def test_issuing_shows_the_password_once_and_the_register_keeps_only_its_hash(
     assert "<code>lamplighter/+/camden-aq-0001/up</code>" in page
     assert "<code>lamplighter/+/camden-aq-0001/senml</code>" in page
     assert "replaces the device's previous one" not in page
+    assert "the register's first device credential" in page
     (row,) = stored_credentials(web_settings)
     stored = row[COLUMNS.index("password_hash")]
     assert stored.startswith("$7$") and mosquitto_hash.verify(password, stored)
@@ -106,6 +108,7 @@ def test_a_new_credential_replaces_the_old_one(
     made = post_form(client, ISSUE, {}, form_page=EDIT)
     assert made.status_code == 200
     assert "replaces the device's previous one" in made.get_data(as_text=True)
+    assert "the register's first device credential" not in made.get_data(as_text=True)
     new = password_on(made)
     current = active_hash(web_settings)
     assert current is not None and new != old

@@ -75,6 +75,7 @@ def issue_credential(public_id: str) -> Response:
         "username": issued.username,
         "password": issued.password,
         "replaced": issued.replaced,
+        "first": issued.first,
         "topics": device_credentials.topics(public_id),
     }
     response = jsonify(schemas.IssuedCredential().dump(found))

@@ -499,6 +499,12 @@ class IssuedCredential(Schema):
             "True when it replaced a working credential, which stops working within seconds."
         )
     )
+    first = fields.Boolean(
+        **_described(
+            "True when it is the register's first device credential: from then on "
+            "Lamplighter's broker refuses clients that do not log in."
+        )
+    )
     topics = fields.List(
         fields.String(),
         **_described(

@@ -45,7 +45,8 @@ def state(public_id: str) -> dict[str, Any]:
     whom (the device is the signed-in engineer's, checked again here)."""
     with _refusals(), database.connection() as conn:
         found = device_credentials.current(conn, public_id, signed_in.user().actor())
-    return _shown(found)
+        first = device_credentials.none_in_register(conn)
+    return {**_shown(found), "first": first}
 
 
 def _shown(found: Current) -> dict[str, Any]:
