@@ -19,8 +19,8 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from register.platform import broker as mqtt_broker
+from register.platform import broker_clients
 from register.platform.config import Settings
-from register.stack import broker_access
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Publisher:
 
     def __init__(self, settings: Settings, client_id: str, *, timeout: float = 10.0) -> None:
         # On the embedded broker, as the simulator's account (it may write every source's topics).
-        self.broker = mqtt_broker.broker_for(settings, client=broker_access.SIMULATE)
+        self.broker = mqtt_broker.broker_for(settings, client=broker_clients.SIMULATE)
         self.sent = 0
         self.acked = 0
         self.refused: list[str] = []

@@ -54,9 +54,8 @@ class Source:
         self.name = source.name
         self.backlog = backlog
         self.topics = subscriptions(source, settings.mqtt.shared_group)
-        self.broker = mqtt_broker.broker_for(
-            settings, url=source.url, username=source.username, password=source.password
-        )
+        self.source = source
+        self.broker = self._broker_now()
         self.v5 = settings.mqtt.protocol == "5"
         self.receive_maximum = receive_maximum
         # Bumped on each connect and disconnect: an ack is only sent on the connection that
@@ -72,7 +71,10 @@ class Source:
         self._unsuback = threading.Condition()
         # Called once per message received; a bound method, so the callback stays cheap.
         self.count = count
-        self.client_id = f"{client_id_prefix}-{source.name}"
+        # On the embedded broker a random part kept with its login, so that no device can
+        # guess it and take over the persistent session (register/platform/broker_clients.py).
+        secret = f"-{self.broker.client_id_part}" if self.broker.client_id_part else ""
+        self.client_id = f"{client_id_prefix}{secret}-{source.name}"
         self.client = mqtt_broker.new_client(
             settings, self.broker, self.client_id, persistent_session=True, manual_ack=True
         )
@@ -82,6 +84,14 @@ class Source:
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.client.on_unsubscribe = self._on_unsubscribe
+
+    def _broker_now(self) -> mqtt_broker.Broker:
+        return mqtt_broker.broker_for(
+            self.settings,
+            url=self.source.url,
+            username=self.source.username,
+            password=self.source.password,
+        )
 
     def start(self) -> None:
         properties = None
@@ -139,6 +149,11 @@ class Source:
     ) -> None:
         if reason.is_failure:
             log.error("%s: %s refused the connection: %s", self.name, self.broker.address, reason)
+            # paho tries again by itself: with the credentials in force by then, in case the
+            # login was made again meanwhile (the embedded broker's, at a restart).
+            self.broker = self._broker_now()
+            if self.broker.username:
+                client.username_pw_set(self.broker.username, self.broker.password or None)
             return
         with self._ack_lock:
             self.connection += 1

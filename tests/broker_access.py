@@ -46,9 +46,11 @@ class CredentialBroker:
     def log(self) -> Path:
         return self.directory / "mosquitto.log"
 
-    def reload(self) -> None:
-        if self.process is not None:
-            os.kill(self.process.pid, signal.SIGHUP)
+    def reload(self) -> bool:
+        if self.process is None:
+            return False
+        os.kill(self.process.pid, signal.SIGHUP)
+        return True
 
     @property
     def target(self) -> writer.Target:

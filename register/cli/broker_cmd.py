@@ -80,6 +80,11 @@ def process(settings: Settings) -> list[str] | None:
 
 def _target(settings: Settings, args: argparse.Namespace) -> writer.Target:
     if args.dir is None:
+        if args.pid_file is not None or args.reload_command is not None or args.group:
+            raise SystemExit(
+                "lamplighter: --pid-file, --reload-command and --group go with --dir; without"
+                " it, the embedded broker's files are written and it is reloaded itself"
+            )
         broker = EmbeddedMosquitto(settings)
         run_as = RunAs.for_current_process(settings.services.user)
         return writer.Target(
@@ -96,7 +101,10 @@ def _target(settings: Settings, args: argparse.Namespace) -> writer.Target:
         if args.pid_file is not None
         else writer.reload_by_command(shlex.split(args.reload_command))
     )
-    group = grp.getgrnam(args.group).gr_gid if args.group else None
+    try:
+        group = grp.getgrnam(args.group).gr_gid if args.group else None
+    except KeyError:
+        raise SystemExit(f"lamplighter: there is no group {args.group!r} on this machine") from None
     return writer.Target(Layout(args.dir), reload, group)
 
 
@@ -108,7 +116,13 @@ def run_files(settings: Settings, args: argparse.Namespace) -> int:
     if not args.follow:
         if args.dir is not None:
             with db.connect(settings, autocommit=True) as conn:
-                writer.write(conn, target)
+                if writer.write(conn, target) and not target.reload():
+                    print(
+                        f"lamplighter: written in {target.layout.directory}, but the broker "
+                        "could not be told to read them",
+                        file=sys.stderr,
+                    )
+                    return 1
         print(f"written: {target.layout.directory}")
         return 0
     stopping = threading.Event()
@@ -123,6 +137,9 @@ def run_files(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_add(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.read and not args.write:
+        print("lamplighter: give the account its topic filters: --read, --write", file=sys.stderr)
+        return 1
     try:
         with db.connect(settings) as conn, conn.transaction():
             added = broker_accounts.add(
@@ -147,8 +164,12 @@ def run_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_revoke(settings: Settings, args: argparse.Namespace) -> int:
-    with db.connect(settings) as conn, conn.transaction():
-        ended = broker_accounts.revoke(conn, args.username, Actor.command_line().label)
+    try:
+        with db.connect(settings) as conn, conn.transaction():
+            ended = broker_accounts.revoke(conn, args.username, Actor.command_line().label)
+    except broker_accounts.AccountError as error:
+        print(f"lamplighter: {error}", file=sys.stderr)
+        return 1
     if not ended:
         print(f"lamplighter: there is no working broker account {args.username!r}", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ from register.audit import Actor, NotAllowed
 from register.credentials import device_credentials
 from register.platform import db
 from register.platform.config import Settings
+from register.queries import registry
 
 T = TypeVar("T")
 
@@ -74,11 +75,10 @@ def run_revoke(settings: Settings, args: argparse.Namespace) -> int:
     )
     if ended is None:
         return 1
-    print(
-        f"{args.device}: its MQTT credential is revoked"
-        if ended
-        else f"{args.device} had no working MQTT credential"
-    )
+    if not ended:
+        print(f"lamplighter: {args.device} has no working MQTT credential", file=sys.stderr)
+        return 1
+    print(f"{args.device}: its MQTT credential is revoked")
     return 0
 
 
@@ -91,6 +91,9 @@ def standing(row: dict[str, Any]) -> str:
 
 def run_list(settings: Settings, args: argparse.Namespace) -> int:
     with db.connect(settings) as conn:
+        if args.org is not None and registry.get_organisation(conn, args.org) is None:
+            print(f"lamplighter: there is no organisation {args.org!r}", file=sys.stderr)
+            return 1
         listed = device_credentials.list_credentials(conn, args.org)
     for c in listed:
         ended = standing(c)

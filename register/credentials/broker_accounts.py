@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from register.credentials import mosquitto_hash
+from register.platform import broker_clients
 from register.queries import Conn
 from register.queries import broker_accounts as queries
 
@@ -25,7 +26,9 @@ USERNAME_RULE = (
     "lower-case letters, digits and dashes in parts joined by dots, with at least one dot "
     "(a device's public id has none), at most 64 characters: 'ttn.camden'"
 )
-PASSWORD_BYTES = 24
+# The accounts of Lamplighter's own clients on the embedded broker, which it keeps itself
+# (register/stack/broker_access.py): no one replaces or ends them by hand.
+OWN_PREFIX = "lamplighter."
 # Characters that would change the meaning of an ACL line, or are not in a topic at all.
 _NOT_IN_A_FILTER = re.compile(r"[\s\x00-\x1f\x7f%]")
 
@@ -91,6 +94,15 @@ def _checked(username: str, reads: Sequence[str], writes: Sequence[str], purpose
         raise AccountError("say what the account is for (its purpose)")
 
 
+def _not_ours(username: str, own: bool) -> None:
+    if username.startswith(OWN_PREFIX) and not own:
+        raise AccountError(
+            f"{username!r}: names that begin with {OWN_PREFIX!r} are the accounts of "
+            "Lamplighter's own clients on the embedded broker, which it keeps itself; "
+            "choose another name"
+        )
+
+
 def add(
     conn: Conn,
     username: str,
@@ -100,11 +112,14 @@ def add(
     purpose: str,
     by: str,
     password: str | None = None,
+    own: bool = False,
 ) -> Added:
     """Make the account (a new password unless one is given), replacing a working one of that
-    name."""
+    name. `own`: one of Lamplighter's own clients' accounts, which only it makes."""
     _checked(username, reads, writes, purpose)
-    password = secrets.token_urlsafe(PASSWORD_BYTES) if password is None else password
+    _not_ours(username, own)
+    if password is None:
+        password = secrets.token_urlsafe(broker_clients.PASSWORD_BYTES)
     queries.lock_name(conn, username)
     replaced = queries.revoke_active(conn, username, by) > 0
     queries.insert_account(
@@ -140,12 +155,22 @@ def keep(
         and mosquitto_hash.verify(password, current["password_hash"])
     ):
         return False
-    add(conn, username, reads=reads, writes=writes, purpose=purpose, by=by, password=password)
+    add(
+        conn,
+        username,
+        reads=reads,
+        writes=writes,
+        purpose=purpose,
+        by=by,
+        password=password,
+        own=username.startswith(OWN_PREFIX),
+    )
     return True
 
 
-def revoke(conn: Conn, username: str, by: str) -> bool:
+def revoke(conn: Conn, username: str, by: str, *, own: bool = False) -> bool:
     """End the working account of that name; False when there was none."""
+    _not_ours(username, own)
     queries.lock_name(conn, username)
     return queries.revoke_active(conn, username, by) > 0
 

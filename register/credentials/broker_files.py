@@ -6,12 +6,13 @@ old), readable by the broker's user. The ACL grants each device write access onl
 topics, by pattern (`%u` is the username, the device's public id), so one line serves every
 device, however many there are; each other account gets its own filters.
 
-Anonymous clients are let in, to read and write anything, only while no device has a working
-credential: that keeps a register that has not started issuing them working as before. The
-first credential closes the broker to them (`conf.d/anonymous.conf`, read again on SIGHUP, and
-Mosquitto drops the anonymous clients still connected).
+Anonymous clients are let in, to read and write anything, only until the register issues its
+first device credential: that keeps a register that has not started issuing them working as
+before. The first credential closes the broker to them for good (`conf.d/anonymous.conf`, read
+again on SIGHUP, and Mosquitto drops the anonymous clients still connected); revoking every
+credential since does not open it again.
 
-Layout of a broker's directory (the embedded one is `var/mosquitto/access/`):
+Layout of a broker's directory (the embedded one is `var/broker-access/`):
   passwd                  the password file
   acl                     the ACL
   conf.d/anonymous.conf   `allow_anonymous true|false`, for the broker's `include_dir`
@@ -99,14 +100,14 @@ def anonymous_conf(anonymous: bool) -> str:
 
 
 def files_from_register(conn: Conn) -> BrokerFiles:
-    """The files' text as the register holds the credentials now (one snapshot)."""
-    outside_a_transaction = conn.autocommit
+    """The files' text as the register holds the credentials now (one snapshot when called
+    outside a transaction; else the caller's transaction is the snapshot)."""
     with conn.transaction():
-        if outside_a_transaction:  # else the caller's transaction is the snapshot
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if conn.autocommit:  # this block began the transaction
+            queries.take_snapshot(conn)
         devices = queries.list_active_hashes(conn)
         accounts = broker_accounts.active(conn)
-        anonymous = not queries.any_working_credential(conn)
+        anonymous = not queries.any_credential_issued(conn)
     return BrokerFiles(
         password_file(devices, accounts),
         acl_file(accounts, anonymous=anonymous),
@@ -114,9 +115,28 @@ def files_from_register(conn: Conn) -> BrokerFiles:
     )
 
 
+def write_from_register(conn: Conn, layout: Layout, *, group: int | None = None) -> bool:
+    """Put the register's files in place now; True when any of them changed.
+
+    `conn` is in autocommit. One writer at a time per directory (an advisory lock, taken before
+    the snapshot), so a slower writer never puts an older snapshot over a newer one.
+    """
+    with queries.broker_files_lock(conn, str(layout.directory)):
+        return replace_files(layout, files_from_register(conn), group=group)
+
+
+def _directory(path: Path, group: int | None) -> None:
+    """A directory the broker's group may read and enter, whatever the umask."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o750 if group is not None else 0o755)
+    if group is not None:
+        os.chown(path, -1, group)
+
+
 def replace_files(layout: Layout, files: BrokerFiles, *, group: int | None = None) -> bool:
     """Put the files in place; True when any of them changed."""
-    layout.conf_dir.mkdir(parents=True, exist_ok=True)
+    _directory(layout.directory, group)
+    _directory(layout.conf_dir, group)
     changed = False
     for path, text in (
         (layout.passwords, files.passwords),
@@ -132,6 +152,7 @@ def replace_file(path: Path, text: str, *, group: int | None = None) -> bool:
     already held exactly that, and was left alone."""
     try:
         if path.read_text(encoding="utf-8") == text:
+            _readable_by_the_broker(path, group)
             return False
     except FileNotFoundError:
         pass
@@ -141,11 +162,17 @@ def replace_file(path: Path, text: str, *, group: int | None = None) -> bool:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temporary, 0o640)
-        if group is not None:
-            os.chown(temporary, -1, group)
+        _readable_by_the_broker(Path(temporary), group)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return True
+
+
+def _readable_by_the_broker(path: Path, group: int | None) -> None:
+    """Mode 0640, in the broker's group if given (again for a file left as it was: it may have
+    been written by another user before)."""
+    os.chmod(path, 0o640)
+    if group is not None:
+        os.chown(path, -1, group)

@@ -16,10 +16,9 @@ from typing import Any
 
 from register.audit import Actor
 from register.credentials import broker_files, mosquitto_hash
+from register.platform import broker_clients
 from register.queries import Conn, registry
 from register.queries import credentials as queries
-
-PASSWORD_BYTES = 24
 
 
 class CredentialError(Exception):
@@ -37,7 +36,9 @@ class Issued:
     username: str
     password: str
     replaced: bool
-    # The register's first working credential: from now on the embedded broker refuses
+    # The topics it may publish to: its own, under its organisation's slug.
+    topics: tuple[str, ...] = ()
+    # The register's first device credential: from now on the embedded broker refuses
     # anonymous clients (register/credentials/broker_files.py).
     first: bool = False
 
@@ -67,13 +68,15 @@ def issue(conn: Conn, public_id: str, actor: Actor) -> Issued:
     device = _device(conn, public_id, actor)
     if device["status"] == "decommissioned":
         raise CredentialError(f"device {public_id} is decommissioned; it gets no credential")
-    password = secrets.token_urlsafe(PASSWORD_BYTES)
-    first = not queries.any_working_credential(conn)
+    password = secrets.token_urlsafe(broker_clients.PASSWORD_BYTES)
+    first = not queries.any_credential_issued(conn)
     replaced = queries.revoke_active(conn, device["id"], actor.label) > 0
     queries.insert_credential(
         conn, device["id"], mosquitto_hash.hash_password(password), actor.label
     )
-    return Issued(public_id, password, replaced, first)
+    return Issued(
+        public_id, password, replaced, topics_of(device["organisation"], public_id), first
+    )
 
 
 def revoke(conn: Conn, public_id: str, actor: Actor) -> bool:
@@ -107,9 +110,9 @@ def current(conn: Conn, public_id: str, actor: Actor) -> Current:
 
 
 def none_in_register(conn: Conn) -> bool:
-    """Whether no device has a working credential yet: the next one issued is the first, and
-    closes the embedded broker to anonymous clients."""
-    return not queries.any_working_credential(conn)
+    """Whether no device credential was ever issued: the next one is the first, and closes the
+    embedded broker to anonymous clients."""
+    return not queries.any_credential_issued(conn)
 
 
 def with_working_credential(conn: Conn, public_ids: list[str]) -> set[str]:
@@ -118,7 +121,11 @@ def with_working_credential(conn: Conn, public_ids: list[str]) -> set[str]:
     return queries.list_public_ids_with_active_credential(conn, public_ids)
 
 
-def topics(public_id: str) -> list[str]:
-    """The topics the device's credential may publish to, as the broker's ACL grants them
-    (`+` is any one level: the organisation's slug, as the ingester's topics have it)."""
-    return [topic.replace("%u", public_id) for topic in broker_files.DEVICE_TOPICS]
+def topics_of(organisation: str, public_id: str) -> tuple[str, ...]:
+    """The topics a device's credential lets it publish to where the ingester takes them: the
+    ACL's (`broker_files.DEVICE_TOPICS`) with the organisation's slug in the level the ACL leaves
+    open, since the ingester refuses a device's message under another organisation."""
+    return tuple(
+        topic.replace("+", organisation, 1).replace("%u", public_id)
+        for topic in broker_files.DEVICE_TOPICS
+    )

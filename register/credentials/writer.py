@@ -26,61 +26,72 @@ from register.credentials import broker_files
 from register.credentials.broker_files import Layout
 from register.platform import db
 from register.platform.config import Settings
+from register.queries import credentials as queries
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "broker_credentials_changed"
 REWRITE_EVERY = 60.0
 LONGEST_PAUSE = 30.0
+# Longest wait for a notification before the loop looks at its clock and a pending reload.
+WAIT = 1.0
+# After a notification, how long to gather others of the same burst into one write.
+BURST = 0.05
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where a broker reads its files, and how it is told to read them again."""
+    """Where a broker reads its files, and how it is told to read them again (`reload`
+    answers whether it could tell it)."""
 
     layout: Layout
-    reload: Callable[[], None]
+    reload: Callable[[], bool]
     group: int | None = None
 
 
-def reload_by_signal(pid_file: Path) -> Callable[[], None]:
-    """Tell the broker whose pid is in `pid_file` to reload (SIGHUP, as `systemctl reload`)."""
+def reload_by_signal(pid_file: Path) -> Callable[[], bool]:
+    """Tell the Mosquitto whose pid is in `pid_file` to reload (SIGHUP, as `systemctl reload`);
+    only a process that is Mosquitto, never one that took over a stale pid."""
 
-    def reload() -> None:
+    def reload() -> bool:
         try:
-            os.kill(int(pid_file.read_text(encoding="ascii").strip()), signal.SIGHUP)
+            pid = int(pid_file.read_text(encoding="ascii").strip())
+            if "mosquitto" not in Path(f"/proc/{pid}/comm").read_text(encoding="utf-8"):
+                log.warning("%s names process %d, which is not Mosquitto", pid_file, pid)
+                return False
+            os.kill(pid, signal.SIGHUP)
         except (OSError, ValueError) as error:
             log.warning("could not tell the broker to reload (%s): %s", pid_file, error)
+            return False
+        return True
 
     return reload
 
 
-def reload_by_command(command: Sequence[str]) -> Callable[[], None]:
+def reload_by_command(command: Sequence[str]) -> Callable[[], bool]:
     """Tell the broker to reload by running a command (`systemctl reload mosquitto`)."""
 
-    def reload() -> None:
+    def reload() -> bool:
         try:
             result = subprocess.run(
                 list(command), check=False, capture_output=True, text=True, timeout=30
             )
         except (OSError, subprocess.TimeoutExpired) as error:
             log.warning("could not run %s to reload the broker: %s", command[0], error)
-            return
+            return False
         if result.returncode != 0:
             log.warning(
                 "%s exited with %d: %s", " ".join(command), result.returncode, result.stderr.strip()
             )
+        return result.returncode == 0
 
     return reload
 
 
 def write(conn: psycopg.Connection[Any], target: Target) -> bool:
-    """The files from the register now; the broker reloads if any changed. True if so."""
-    files = broker_files.files_from_register(conn)
-    changed = broker_files.replace_files(target.layout, files, group=target.group)
-    if changed:
-        target.reload()
-    return changed
+    """The files from the register now (`conn` in autocommit); True when any changed. The
+    caller has the broker reload them."""
+    return broker_files.write_from_register(conn, target.layout, group=target.group)
 
 
 def follow(
@@ -95,7 +106,7 @@ def follow(
     while not stopping.is_set():
         try:
             with db.connect(settings, autocommit=True, **db.KEEPALIVES) as conn:
-                conn.execute(f"LISTEN {CHANNEL}")
+                queries.listen_for_changes(conn, CHANNEL)
                 pause = 0.5
                 _follow(conn, target, stopping, on_write)
         except (db.DatabaseError, psycopg.Error) as error:
@@ -112,13 +123,21 @@ def _follow(
 ) -> None:
     due = 0.0
     pending = True  # the first write, from the database as it is
+    unreloaded = False  # files changed that the broker has not been told to read yet
     while not stopping.is_set():
         if pending or time.monotonic() >= due:
             changed = write(conn, target)
-            if changed:
-                log.info("broker files written and reloaded")
+            unreloaded = unreloaded or changed
             if on_write is not None:
                 on_write(changed)
             due = time.monotonic() + REWRITE_EVERY
-        # Every notification waiting is one reason to write: drain them all, then write once.
-        pending = len(list(conn.notifies(timeout=0.25))) > 0
+        if unreloaded:
+            # Until the broker has been told, a revoked login still works there: try again at
+            # every turn of the loop.
+            unreloaded = not target.reload()
+            if not unreloaded:
+                log.info("broker files written and reloaded")
+        # Wake at the first notification, then take the rest of its burst: one write for all.
+        pending = bool(list(conn.notifies(timeout=WAIT, stop_after=1)))
+        if pending:
+            list(conn.notifies(timeout=BURST))

@@ -20,8 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from register.platform import broker_clients
 from register.platform.config import Settings
-from register.stack import broker_access
 
 
 class BrokerRefused(ConnectionError):
@@ -46,6 +46,8 @@ class Broker:
     url: SplitResult
     username: str
     password: str
+    # On the embedded broker, the random part Lamplighter's client adds to its client id.
+    client_id_part: str = ""
 
     @property
     def host(self) -> str:
@@ -71,7 +73,7 @@ def broker_for(
     url: str = "",
     username: str = "",
     password: str = "",
-    client: str = broker_access.INGEST,
+    client: str = broker_clients.INGEST,
 ) -> Broker:
     """The broker at `url` (or the default one), with the credentials that apply to it: those
     given (a source's own), else `mqtt.username`/`mqtt.password`, else those in the URL, else,
@@ -80,9 +82,10 @@ def broker_for(
     username = username or settings.mqtt.username or unquote(parts.username or "")
     password = password or settings.mqtt.password or unquote(parts.password or "")
     if not username and not url and not settings.mqtt.url:
-        kept = broker_access.client_password(settings, client)
+        kept = broker_clients.password(settings, client)
         if kept is not None:
-            username, password = client, kept
+            part = broker_clients.client_id_part(settings, client)
+            return Broker(parts, client, kept, part)
     return Broker(parts, username, password)
 
 

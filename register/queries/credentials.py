@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from register.queries import Conn
@@ -78,11 +81,29 @@ def list_public_ids_with_active_credential(conn: Conn, public_ids: list[str]) ->
     return {row[0] for row in rows}
 
 
-def any_working_credential(conn: Conn) -> bool:
-    """Whether any device has a working credential: from then on the embedded broker is closed
-    to anonymous clients."""
-    row = conn.execute(
-        """SELECT EXISTS (SELECT 1 FROM device_credentials c JOIN devices d ON d.id = c.device_id
-                           WHERE c.revoked_at IS NULL AND d.status <> 'decommissioned')"""
-    ).fetchone()
+def any_credential_issued(conn: Conn) -> bool:
+    """Whether any device credential was ever issued (working or not since): from then on the
+    embedded broker is closed to anonymous clients."""
+    row = conn.execute("SELECT EXISTS (SELECT 1 FROM device_credentials)").fetchone()
     return bool(row and row[0])
+
+
+def take_snapshot(conn: Conn) -> None:
+    """Make the transaction just begun read one snapshot of the register, for all its queries."""
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+
+@contextmanager
+def broker_files_lock(conn: Conn, directory: str) -> Iterator[None]:
+    """Hold the lock of one broker's files (a session lock: `conn` is in autocommit)."""
+    key = f"broker_files:{directory}"
+    conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+    try:
+        yield
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+
+
+def listen_for_changes(conn: Conn, channel: str) -> None:
+    """Hear the notifications of `channel` on this (autocommit) connection."""
+    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))

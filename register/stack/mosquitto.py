@@ -5,12 +5,12 @@ Layout under `<data_dir>/mosquitto/`:
   data/            the persistence file: sessions and queued QoS 1 messages survive a restart
   mosquitto.log    the broker's log
   mosquitto.pid    the running broker's pid
-  access/          the password file, ACL and anonymous switch (register/stack/broker_access.py)
 
 The listener is on loopback only: it is the development and demo broker. Who may connect, and
 to which topics, follows the register: each device with a credential publishes as itself only,
 Lamplighter's ingester and simulator have accounts of their own, and anonymous clients are let
-in only until the first device credential is issued. The files are written at every start and
+in only until the first device credential is issued. The files (in `var/broker-access/`, see
+register/stack/broker_access.py) are written at every start and
 kept by `lamplighter broker files --follow`, which `lamplighter up` runs. Production points
 `mqtt.url` at a real broker with TLS, whose credentials come from the same register.
 """
@@ -18,10 +18,11 @@ kept by `lamplighter broker files --follow`, which `lamplighter up` runs. Produc
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
 from pathlib import Path
 
-from register.credentials import writer
 from register.platform.config import Settings
 from register.stack import broker_access
 from register.stack.runtime import (
@@ -76,8 +77,12 @@ class EmbeddedMosquitto:
         return ServiceStatus(False, None, self.address, self.persistence, detail)
 
     def start(self, run_as: RunAs) -> bool:
-        """Write the config and start the broker; False when it was already running."""
+        """Write the config and start the broker; False when it was already running (then a
+        config that changed since, as after an upgrade, is written and read again)."""
         if self._pid() is not None:
+            if self._write_conf():
+                broker_access.write(self.settings, group=run_as.gid if run_as.name else None)
+                self.reload()
             return False
         s = self.settings.services
         require_free_port(s.host, s.mqtt_port, "Mosquitto", "services.mqtt_port")
@@ -116,14 +121,21 @@ class EmbeddedMosquitto:
         self.pid_file.unlink(missing_ok=True)
         return True
 
-    def reload(self) -> None:
-        """Have the running broker read its config and access files again (SIGHUP)."""
-        writer.reload_by_signal(self.pid_file)()
+    def reload(self) -> bool:
+        """Have the running broker read its config and access files again (SIGHUP); False
+        when it is not running."""
+        pid = self._pid()
+        if pid is None:
+            log.warning("the embedded Mosquitto is not running: nothing to reload")
+            return False
+        os.kill(pid, signal.SIGHUP)
+        return True
 
-    def _write_conf(self) -> None:
+    def _write_conf(self) -> bool:
+        """Write the broker's config; False when it already said exactly that."""
         s = self.settings.services
         access = broker_access.layout(self.settings)
-        self.conf.write_text(
+        text = (
             "# Written by `lamplighter services start`; edits are overwritten.\n"
             f"listener {s.mqtt_port} {s.host}\n"
             f"password_file {access.passwords}\n"
@@ -143,9 +155,15 @@ class EmbeddedMosquitto:
             f"log_dest file {self.log_file}\n"
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
             "log_timestamp_format %Y-%m-%dT%H:%M:%S\n"
-            f"pid_file {self.pid_file}\n",
-            encoding="utf-8",
+            f"pid_file {self.pid_file}\n"
         )
+        try:
+            if self.conf.read_text(encoding="utf-8") == text:
+                return False
+        except FileNotFoundError:
+            pass
+        self.conf.write_text(text, encoding="utf-8")
+        return True
 
 
 def find_mosquitto(configured: str) -> str:

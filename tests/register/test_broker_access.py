@@ -4,12 +4,14 @@ files follow the sources' topics, and a register that cannot be read never opens
 from __future__ import annotations
 
 import dataclasses
+import re
 import stat
 from pathlib import Path
 
+from ingest.service import Ingester
 from ingest.settings import SourceSettings
 from register.credentials import mosquitto_hash
-from register.platform import db
+from register.platform import broker_clients, db
 from register.platform.broker import broker_for
 from register.platform.config import Settings
 from register.stack import broker_access
@@ -43,14 +45,19 @@ def test_lamplighters_clients_get_accounts_once_and_their_passwords_only_as_hash
     clients = tmp_path / "var" / "broker-clients"
     assert stat.S_IMODE(clients.stat().st_mode) == 0o700
     layout = broker_access.layout(settings)
-    for username in (broker_access.INGEST, broker_access.SIMULATE):
+    for username in (broker_clients.INGEST, broker_clients.SIMULATE):
         kept = clients / username
         assert stat.S_IMODE(kept.stat().st_mode) == 0o600
         password = kept.read_text().strip()
         (line,) = [x for x in layout.passwords.read_text().splitlines() if x.startswith(username)]
         assert mosquitto_hash.verify(password, line.split(":", 1)[1])
         assert password not in layout.passwords.read_text() + layout.acl.read_text()
-    assert broker_for(settings).username == broker_access.INGEST
+    assert broker_for(settings).username == broker_clients.INGEST
+    # The ingester's client id has a random part that only it keeps, so no device can guess it
+    # and take over its persistent session.
+    part = (clients / f"{broker_clients.INGEST}.client-id").read_text().strip()
+    assert re.fullmatch(r"[0-9a-f]{16}", part)
+    assert Ingester(settings).sources["native"].client_id == f"lamplighter-ingest-{part}-native"
     # Written again, nothing changes and no account is made again.
     assert not broker_access.write(settings, group=None)
     assert len(accounts(settings)) == 2

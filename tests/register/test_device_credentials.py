@@ -201,6 +201,23 @@ def test_the_writer_brings_every_change_to_the_broker_within_seconds(
             device_credentials.revoke(conn, "camden-aq-0001", ADMIN)
         wait_until(device.disconnected.is_set, timeout=5, what="the revoked client to be dropped")
         device.close()
+        # Decommissioning, in another process's transaction, cuts the device off as quickly.
+        with db.connect(migrated_settings) as conn, conn.transaction():
+            add_device(conn, "camden-aq-0002")
+            second = device_credentials.issue(conn, "camden-aq-0002", ADMIN)
+        wait_until(
+            lambda: refusal(credential_broker.port, "camden-aq-0002", second.password) is None,
+            timeout=5,
+            what="the second credential to work",
+        )
+        device = Client(credential_broker.port, "camden-aq-0002", second.password)
+        with db.connect(migrated_settings) as conn, conn.transaction():
+            devices.decommission_device(conn, "camden-aq-0002", ADMIN)
+        wait_until(device.disconnected.is_set, timeout=5, what="the decommissioned device dropped")
+        device.close()
+        assert refusal(credential_broker.port, "camden-aq-0002", second.password) == (
+            "Not authorized"
+        )
         # The files are the register's: written again from it, they are the same.
         layout = credential_broker.layout
         with db.connect(migrated_settings) as conn:
@@ -234,12 +251,16 @@ def test_anonymous_clients_are_let_in_only_until_the_first_device_credential(
         assert refusal(port, "camden-aq-0001", issued.password) is None
         assert "allow_anonymous false" in credential_broker.layout.anonymous.read_text()
         assert "topic readwrite #" not in credential_broker.layout.acl.read_text()
-        # With no working credential left, the register is back where it started.
+        # Revoking every credential since does not open the broker again.
         with db.connect(migrated_settings) as conn, conn.transaction():
             device_credentials.revoke(conn, "camden-aq-0001", ADMIN)
         wait_until(
-            lambda: refusal(port, None, None) is None, timeout=5, what="anonymous let in again"
+            lambda: refusal(port, "camden-aq-0001", issued.password) == "Not authorized",
+            timeout=5,
+            what="the revoked credential refused",
         )
+        assert refusal(port, None, None) == "Not authorized"
+        assert "allow_anonymous false" in credential_broker.layout.anonymous.read_text()
     finally:
         stopping.set()
         follower.join(10)
@@ -333,18 +354,53 @@ def test_the_command_line_adds_lists_and_revokes_broker_accounts_and_writes_the_
         "chirpstack.camden\twrite:application/7/device/+/event/up\tChirpStack's integration"
     )
     pid_file = tmp_path / "broker.pid"
-    pid_file.write_text("999999999\n")  # no such process: the reload is only warned about
+    pid_file.write_text("999999999\n")  # no such process: the files are written, not read
     written = run_cli(
         "broker", "files", "--dir", str(tmp_path / "access"), "--pid-file", str(pid_file), env=env
     )
-    assert written.returncode == 0, written.stderr
+    assert written.returncode == 1 and "could not be told to read them" in written.stderr
     acl = (tmp_path / "access" / "acl").read_text()
     assert "user chirpstack.camden\ntopic write application/7/device/+/event/up\n" in acl
     assert password not in (tmp_path / "access" / "passwd").read_text()
-    assert "could not tell the broker to reload" in written.stderr
+    reloaded = run_cli(
+        "broker", "files", "--dir", str(tmp_path / "more"), "--reload-command", "true", env=env
+    )
+    assert reloaded.returncode == 0 and reloaded.stdout == f"written: {tmp_path / 'more'}\n"
+    no_group = run_cli(
+        "broker", "files", "--dir", str(tmp_path / "x"), "--reload-command", "true",
+        "--group", "no-such-group", env=env,
+    )  # fmt: skip
+    assert no_group.returncode != 0 and "there is no group 'no-such-group'" in no_group.stderr
+    stray = run_cli("broker", "files", "--pid-file", str(pid_file), env=env)
+    assert stray.returncode != 0 and "go with --dir" in stray.stderr
     unclear = run_cli("broker", "files", "--dir", str(tmp_path / "x"), env=env)
     assert unclear.returncode != 0 and "--pid-file or --reload-command" in unclear.stderr
     revoked = run_cli("broker", "accounts", "revoke", "chirpstack.camden", env=env)
     assert revoked.stdout == "chirpstack.camden: revoked\n"
     again = run_cli("broker", "accounts", "revoke", "chirpstack.camden", env=env)
     assert again.returncode == 1 and "no working broker account" in again.stderr
+
+
+def test_lamplighters_own_accounts_cannot_be_replaced_or_ended_by_hand(
+    migrated_settings: Settings, conn: Conn
+) -> None:
+    with pytest.raises(broker_accounts.AccountError, match="Lamplighter's own clients"):
+        broker_accounts.add(conn, "lamplighter.simulate", writes=["x/y"], purpose="x", by="t")
+    with pytest.raises(broker_accounts.AccountError, match="Lamplighter's own clients"):
+        broker_accounts.revoke(conn, "lamplighter.ingest", "t")
+    conn.commit()
+    env = {"LAMPLIGHTER_DATABASE_URL": migrated_settings.database_url}
+    refused = run_cli(
+        "broker", "accounts", "add", "lamplighter.simulate", "--write", "x/y", "--purpose", "oops",
+        env=env,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "keeps itself; choose another name" in refused.stderr
+    bare = run_cli("broker", "accounts", "add", "ttn.camden", "--purpose", "x", env=env)
+    assert bare.returncode == 1 and "--read, --write" in bare.stderr
+    assert conn.execute("SELECT count(*) FROM broker_accounts").fetchone() == (0,)
+    unknown = run_cli("devices", "credentials", "list", "--org", "camdem", env=env)
+    assert unknown.returncode == 1 and "there is no organisation 'camdem'" in unknown.stderr
+    add_device(conn, "camden-aq-0001")
+    conn.commit()
+    nothing = run_cli("devices", "credentials", "revoke", "camden-aq-0001", env=env)
+    assert nothing.returncode == 1 and "has no working MQTT credential" in nothing.stderr

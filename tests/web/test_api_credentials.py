@@ -59,8 +59,8 @@ def test_a_token_issues_reads_and_revokes_its_devices_credential(
     assert body["username"] == "camden-aq-0001" and body["replaced"] is False
     assert body["first"] is True  # no device of this register had one
     assert body["topics"] == [
-        "lamplighter/+/camden-aq-0001/up",
-        "lamplighter/+/camden-aq-0001/senml",
+        "lamplighter/camden/camden-aq-0001/up",
+        "lamplighter/camden/camden-aq-0001/senml",
     ]
     (stored,) = active_hashes(web_settings)
     assert stored.startswith("$7$") and mosquitto_hash.verify(body["password"], stored)

@@ -74,7 +74,7 @@ def test_issuing_shows_the_password_once_and_the_register_keeps_only_its_hash(
     before = client.get(EDIT).get_data(as_text=True)
     assert "It has no working credential." in before
     assert ">Issue a credential</button>" in before
-    assert "No device in the register has a credential yet." in before
+    assert "No device credential has been issued in this register yet." in before
     assert credential_cell(client, "camden-aq-0001") == "none"
     made = post_form(client, ISSUE, {}, form_page=EDIT)
     assert made.status_code == 200
@@ -84,8 +84,8 @@ def test_issuing_shows_the_password_once_and_the_register_keeps_only_its_hash(
     assert len(password) >= 32
     assert 'id="username" class="token-secret" type="text" readonly value="camden-aq-0001"' in page
     assert "shown only this once" in page and "The register keeps only a hash of it" in page
-    assert "<code>lamplighter/+/camden-aq-0001/up</code>" in page
-    assert "<code>lamplighter/+/camden-aq-0001/senml</code>" in page
+    assert "<code>lamplighter/camden/camden-aq-0001/up</code>" in page
+    assert "<code>lamplighter/camden/camden-aq-0001/senml</code>" in page
     assert "replaces the device's previous one" not in page
     assert "the register's first device credential" in page
     (row,) = stored_credentials(web_settings)

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from flask.testing import FlaskClient
 
+from register.platform import broker_clients
 from register.platform.broker import broker_for
 from register.platform.config import Settings
-from register.stack import broker_access
 from register.stack.runtime import free_port
 from tests.conftest import PasswordBroker
 from web.app import create_app
@@ -162,11 +162,11 @@ def test_healthz_connects_to_the_embedded_broker_as_the_ingester(
     no such account, so it refuses, and says so (`lamplighter up` shows the other side)."""
     clients = tmp_path / "var" / "broker-clients"
     clients.mkdir(parents=True)
-    (clients / broker_access.INGEST).write_text("the ingester's password\n")
+    (clients / broker_clients.INGEST).write_text("the ingester's password\n")
     services = dataclasses.replace(web_settings.services, data_dir=str(tmp_path / "var"))
     embedded = dataclasses.replace(web_settings, services=services)
     assert not embedded.mqtt.url and embedded.services.mqtt_port == web_settings.services.mqtt_port
-    assert broker_for(embedded).username == broker_access.INGEST
+    assert broker_for(embedded).username == broker_clients.INGEST
     status, body = health(embedded)
     assert (status, body["broker"]) == (503, "down: refused by the broker: not authorized")
     assert health(web_settings)[0] == 200

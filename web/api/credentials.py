@@ -76,7 +76,7 @@ def issue_credential(public_id: str) -> Response:
         "password": issued.password,
         "replaced": issued.replaced,
         "first": issued.first,
-        "topics": device_credentials.topics(public_id),
+        "topics": list(issued.topics),
     }
     response = jsonify(schemas.IssuedCredential().dump(found))
     response.status_code = 201

@@ -508,8 +508,8 @@ class IssuedCredential(Schema):
     topics = fields.List(
         fields.String(),
         **_described(
-            "The topics the device may publish to with it (+ is any one level).",
-            ["lamplighter/+/camden-aq-0001/up", "lamplighter/+/camden-aq-0001/senml"],
+            "The topics the device publishes to with it: native JSON, and SenML.",
+            ["lamplighter/camden/camden-aq-0001/up", "lamplighter/camden/camden-aq-0001/senml"],
         ),
     )
 

@@ -24,9 +24,11 @@ SELECT username,
           FROM device_credentials c JOIN devices d ON d.id = c.device_id
          WHERE c.revoked_at IS NULL AND d.status <> 'decommissioned') AS working;
 
--- What each login may do, as the ACL says it: an account reads and writes its own filters; a
--- device writes its two topics (broker_files.DEVICE_TOPICS, `lamplighter/+/%u/up` and
--- `/senml`) with its public id in place of `%u`. Nothing else is allowed.
+-- What each login may do, as the ACL says it: an account reads and writes its own filters;
+-- every login writes the two device topics (broker_files.DEVICE_TOPICS, `lamplighter/+/%u/up`
+-- and `/senml`) with its own username in place of `%u`, as Mosquitto applies a `pattern` line
+-- to every login. For an account that is a topic no device has (an account's name has a dot,
+-- a public id never), which the ingester refuses. Nothing else is allowed.
 CREATE VIEW broker_rules AS
 SELECT a.username, 'read'::text AS access, r.topic
   FROM broker_accounts a CROSS JOIN LATERAL unnest(a.reads) AS r(topic)
@@ -36,11 +38,8 @@ SELECT a.username, 'write', w.topic
   FROM broker_accounts a CROSS JOIN LATERAL unnest(a.writes) AS w(topic)
  WHERE a.revoked_at IS NULL
 UNION ALL
-SELECT d.public_id, 'write', 'lamplighter/+/' || d.public_id || '/' || t.format
-  FROM device_credentials c
-       JOIN devices d ON d.id = c.device_id
-       CROSS JOIN (VALUES ('up'), ('senml')) AS t(format)
- WHERE c.revoked_at IS NULL AND d.status <> 'decommissioned';
+SELECT l.username, 'write', 'lamplighter/+/' || l.username || '/' || t.format
+  FROM broker_logins l CROSS JOIN (VALUES ('up'), ('senml')) AS t(format);
 
 -- EMQX 5, `password_hash_algorithm {name = pbkdf2, mac_fun = sha512, iterations = 101,
 -- dk_length = 64}`: EMQX derives the key from the password and the `salt` column's bytes and

@@ -185,7 +185,12 @@ def changes_reach_the_broker(
     figures: Figures,
 ) -> None:
     """Time new credentials and revokes from commit to the broker, with the writer following."""
-    target = writer.Target(broker.layout, lambda: os.kill(broker.pid, signal.SIGHUP), broker.group)
+
+    def reload() -> bool:
+        os.kill(broker.pid, signal.SIGHUP)
+        return True
+
+    target = writer.Target(broker.layout, reload, broker.group)
     port = broker.port
     stopping = threading.Event()
     writes: list[bool] = []

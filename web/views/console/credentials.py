@@ -69,7 +69,7 @@ def credential_issue(public_id: str) -> str:
     return render_template(
         "console/credential_issued.html",
         issued=issued,
-        topics=device_credentials.topics(public_id),
+        topics=issued.topics,
     )
 
 
