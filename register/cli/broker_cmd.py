@@ -110,19 +110,15 @@ def _target(settings: Settings, args: argparse.Namespace) -> writer.Target:
 
 def run_files(settings: Settings, args: argparse.Namespace) -> int:
     target = _target(settings, args)
-    if args.dir is None:
-        # The ingester's and the simulator's accounts first, then the files.
-        broker_access.write(settings, target.group, target.reload)
     if not args.follow:
-        if args.dir is not None:
-            with db.connect(settings, autocommit=True) as conn:
-                if writer.write(conn, target) and not target.reload():
-                    print(
-                        f"lamplighter: written in {target.layout.directory}, but the broker "
-                        "could not be told to read them",
-                        file=sys.stderr,
-                    )
-                    return 1
+        with db.connect(settings, autocommit=True) as conn:
+            if writer.write(conn, target) and not target.reload():
+                print(
+                    f"lamplighter: written in {target.layout.directory}, but the broker "
+                    "could not be told to read them",
+                    file=sys.stderr,
+                )
+                return 1
         print(f"written: {target.layout.directory}")
         return 0
     stopping = threading.Event()

@@ -16,6 +16,7 @@ def lock_name(conn: Conn, username: str) -> None:
 
 
 def active_account(conn: Conn, username: str) -> dict[str, Any] | None:
+    """The working account of that name, with its hash and filters; None when there is none."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT id, username, password_hash, reads, writes, purpose FROM broker_accounts"
@@ -25,6 +26,7 @@ def active_account(conn: Conn, username: str) -> dict[str, Any] | None:
 
 
 def revoke_active(conn: Conn, username: str, revoked_by: str) -> int:
+    """End the working account of that name; how many were ended (0 or 1)."""
     return conn.execute(
         "UPDATE broker_accounts SET revoked_at = now(), revoked_by = %s"
         " WHERE username = %s AND revoked_at IS NULL",
@@ -42,6 +44,7 @@ def insert_account(
     purpose: str,
     created_by: str,
 ) -> None:
+    """A new working account (a working one of that name already ended)."""
     conn.execute(
         "INSERT INTO broker_accounts (username, password_hash, reads, writes, purpose, created_by)"
         " VALUES (%s, %s, %s, %s, %s, %s)",

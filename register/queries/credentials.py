@@ -22,6 +22,7 @@ def revoke_active(conn: Conn, device_id: int, revoked_by: str) -> int:
 
 
 def insert_credential(conn: Conn, device_id: int, password_hash: str, issued_by: str) -> None:
+    """A new working credential of the device (its earlier one already ended)."""
     conn.execute(
         "INSERT INTO device_credentials (device_id, password_hash, issued_by) VALUES (%s, %s, %s)",
         (device_id, password_hash, issued_by),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
 import time
 import uuid
 
@@ -14,7 +15,7 @@ import pytest
 
 from ingest.service import Ingester
 from ingest.settings import SourceSettings
-from register.credentials import broker_accounts, device_credentials
+from register.credentials import broker_accounts, device_credentials, writer
 from register.platform import db
 from register.platform.config import Settings
 from tests.broker_access import (
@@ -62,6 +63,13 @@ def test_a_device_is_stored_as_itself_refused_as_another_and_no_secret_is_kept_i
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # The writer follows the register, as `lamplighter broker files --follow` does, so that its
+    # log is among those checked.
+    stopping = threading.Event()
+    follower = threading.Thread(
+        target=writer.follow, args=(migrated_settings, credential_broker.target, stopping)
+    )
+    follower.start()
     with db.connect(migrated_settings) as conn, conn.transaction():
         add_device(conn, "camden-aq-0001")
         add_device(conn, "camden-aq-0002")
@@ -74,7 +82,11 @@ def test_a_device_is_stored_as_itself_refused_as_another_and_no_secret_is_kept_i
             purpose="the ingester under test",
             by="tests",
         )
-    credential_broker.write_files()
+    wait_until(
+        lambda: refusal(credential_broker.port, "camden-aq-0001", issued.password) is None,
+        timeout=5,
+        what="the writer to bring the credentials to the broker",
+    )
     mqtt = dataclasses.replace(
         migrated_settings.mqtt,
         url=f"mqtt://127.0.0.1:{credential_broker.port}",
@@ -111,6 +123,8 @@ def test_a_device_is_stored_as_itself_refused_as_another_and_no_secret_is_kept_i
         if device is not None:
             device.close()
         ingester.stop()
+        stopping.set()
+        follower.join(10)
 
     secrets = {
         "device": issued.password,
@@ -130,6 +144,7 @@ def test_a_device_is_stored_as_itself_refused_as_another_and_no_secret_is_kept_i
     }
     assert "camden-aq-0001:$7$101$" in places["files"]  # the places are the right ones
     assert "camden-aq-0001" in places["broker log"]
+    assert "broker files written and reloaded" in places["our logs"]
     for place, text in places.items():
         for whose, secret in secrets.items():
             assert secret not in text, f"the {whose} password is in the {place}"

@@ -43,14 +43,14 @@ def run_up(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"applied migration {migration.version:04d}_{migration.name}")
             for line in catalogue.run_after_upgrade(conn, settings):
                 print(line)
-        if not settings.mqtt.url:
-            # The ingester's and the simulator's accounts, before either connects.
-            embedded.open_broker_to_clients(settings)
         if args.no_demo:
             # No demo register, so nothing to simulate either.
             settings = settings.with_values("ingest", simulate_devices=0)
         else:
             print(seed_if_empty(settings), flush=True)
+        if not settings.mqtt.url:
+            # The ingester's account (and the simulator's, if it runs), before either connects.
+            embedded.open_broker_to_clients(settings)
         admin_link = None if args.no_demo else demo_admin_link(settings)
         processes = declared_processes(settings)
         names = ", ".join(name for name, _ in processes)

@@ -22,7 +22,7 @@ from register.credentials import device_credentials
 from register.credentials.device_credentials import Current
 from web import database, signed_in
 from web.views.console import blueprint
-from web.views.console.tokens import _sentence
+from web.views.console.tokens import as_sentence
 
 SECTION = "mqtt-credential"
 
@@ -33,11 +33,11 @@ def _refusals() -> Iterator[None]:
     try:
         yield
     except device_credentials.UnknownDevice as unknown:
-        abort(404, description=_sentence(unknown))
+        abort(404, description=as_sentence(unknown))
     except NotAllowed as refused:
-        abort(403, description=_sentence(refused))
+        abort(403, description=as_sentence(refused))
     except device_credentials.CredentialError as refused:
-        abort(409, description=_sentence(refused))
+        abort(409, description=as_sentence(refused))
 
 
 def state(public_id: str) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def _row(token: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _sentence(error: Exception) -> str:
+def as_sentence(error: Exception) -> str:
     text = str(error)
     return text[:1].upper() + text[1:] + "."
 
@@ -75,7 +75,7 @@ def _read_form() -> tuple[str, date | None, dict[str, str]]:
     try:
         name = api_tokens.check_name(name)
     except api_tokens.TokenError as error:
-        errors["name"] = _sentence(error)
+        errors["name"] = as_sentence(error)
     expires_on = None
     typed = request.form.get("expires", "").strip()
     if typed:
@@ -84,7 +84,7 @@ def _read_form() -> tuple[str, date | None, dict[str, str]]:
         except ValueError:
             errors["expires"] = EXPIRY_FORMAT
         except api_tokens.TokenError as error:
-            errors["expires"] = _sentence(error)
+            errors["expires"] = as_sentence(error)
     return name, expires_on, errors
 
 
@@ -119,7 +119,7 @@ def _token_of_mine(token_id: int) -> dict[str, Any]:
     except api_tokens.UnknownToken:
         abort(404, description="There is no such API token.")
     except NotAllowed as refused:
-        abort(403, description=_sentence(refused))
+        abort(403, description=as_sentence(refused))
 
 
 @blueprint.get("/tokens/<int:token_id>/revoke")
