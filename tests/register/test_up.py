@@ -164,22 +164,31 @@ def the_first_credential_closes_the_broker_but_not_to_lamplighters_clients(
     assert health["broker"] == "ok", health
 
 
-def test_up_leaves_running_services_it_did_not_start(stack_config: Path) -> None:
+def test_up_leaves_running_services_it_did_not_start() -> None:
+    """On a stack of its own: `up` gives Lamplighter's clients their accounts on the broker it
+    finds running, which would change the session's broker for every later test."""
+    directory = make_stack_dir("lamplighter-up-running-")
+    path = write_stack_config(directory)
+    settings = config.load(path, environ={})
+    started = run_cli("services", "start", config_path=path)
+    assert started.returncode == 0, started.stderr
     # Without the demo: seeding it takes seconds, and the test above covers it.
-    process = start_up(stack_config, "--no-demo")
+    process = start_up(path, "--no-demo")
     try:
         output = read_until(process, "Press Ctrl-C to stop")
         assert "running, pid" in output
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) == 0
+        states = json.loads(run_cli("services", "status", "--json", config_path=path).stdout)
+        assert [s["running"] for s in states] == [True, True]
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         assert process.stdout is not None
         process.stdout.close()
-    states = json.loads(run_cli("services", "status", "--json", config_path=stack_config).stdout)
-    assert [s["running"] for s in states] == [True, True]
+        embedded.stop(settings)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_supervisor_restarts_a_child_that_exits_and_stops_on_request(tmp_path: Path) -> None:
