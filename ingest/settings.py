@@ -132,6 +132,13 @@ class IngestSettings:
     metrics_port: int = setting(
         9108, "Port of the Prometheus metrics endpoint; 0 turns it off.", check=port_or_off
     )
+    processes: int = setting(
+        1,
+        "Ingester processes `lamplighter ingest` runs, in one shared-subscription group "
+        "(mqtt.shared_group, or the client id prefix when that is empty), each with its own "
+        "client id and metrics port (metrics_port, metrics_port + 1, …).",
+        check=at_least_one,
+    )
     simulate_devices: int = setting(
         200,
         "Devices without a declared reporting interval that `lamplighter up` simulates on the "

@@ -23,10 +23,36 @@ def add_parser(commands: Any) -> None:
         metavar="PORT",
         help="port of the Prometheus endpoint (default: ingest.metrics_port; 0 for none)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="run N ingesters in one shared-subscription group (default: ingest.processes)",
+    )
     parser.set_defaults(run=run_ingest)
 
 
 def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    count = args.processes if args.processes is not None else settings.ingest.processes
+    if count < 1:
+        raise SystemExit("lamplighter: --processes must be 1 or more")
+    if count > 1:
+        from ingest import processes  # noqa: PLC0415 - keeps `lamplighter --help` fast
+
+        return processes.run(
+            settings,
+            count,
+            client_id=args.client_id or settings.mqtt.client_id,
+            metrics_port=(
+                args.metrics_port if args.metrics_port is not None else settings.ingest.metrics_port
+            ),
+            config_file=args.config,
+            on_ready=lambda group: print(
+                f"ingesting with {count} processes in the shared group {group!r};"
+                " press Ctrl-C to stop",
+                flush=True,
+            ),
+        )
     from ingest.service import Ingester  # noqa: PLC0415 - keeps `lamplighter --help` fast
 
     if args.metrics_port is not None:

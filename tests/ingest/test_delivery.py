@@ -22,7 +22,7 @@ from ingest.publisher import Publication
 from register.platform import config, db
 from register.platform.config import Settings
 from register.stack.postgres import EmbeddedPostgres
-from register.stack.runtime import RunAs, free_port
+from register.stack.runtime import RunAs, free_port, port_is_free
 from tests.benchmarks.ingest.bench_register import METRICS, add_bench_devices
 from tests.benchmarks.ingest.harness import IngesterProcess, write_config
 from tests.benchmarks.ingest.loadgen import LoadPublisher
@@ -249,6 +249,52 @@ def test_two_ingesters_in_a_shared_group_store_each_message_once_and_both_work(
     assert sum(received) == total, "each message went to exactly one of the two"
     assert duplicates == 0
     assert min(received) > total * 0.1, f"both must share the work: {received}"
+
+
+def two_free_ports() -> int:
+    """A port that is free, with the one after it free too."""
+    while True:
+        port = free_port()
+        if port_is_free("127.0.0.1", port + 1):
+            return port
+
+
+def test_processes_2_store_each_message_once_and_both_work(
+    migrated_settings: Settings, scratch: Path, prefix: str
+) -> None:
+    """`lamplighter ingest --processes 2`: one command, two ingesters in one shared group (named
+    after the client id prefix, as none is configured), each with its own metrics port."""
+    devices = load_register(migrated_settings, 100)
+    total = 10_000
+    config_file = ingester_config(scratch, migrated_settings, prefix)
+    port = two_free_ports()
+    command = IngesterProcess(
+        config_file, port, f"procs-{prefix}", scratch / "procs.log", options=("--processes", "2")
+    ).start()
+    # Each child, seen through its own metrics port.
+    children = [IngesterProcess(config_file, port + n, "", scratch / "unused.log") for n in (0, 1)]
+    try:
+        for child in children:
+            child.wait_subscribed()
+        publisher = PacedPublisher(migrated_settings, load_messages(prefix, devices, total), 20_000)
+        publisher.start()
+        publisher.join_and_check()
+        wait_until(lambda: stored_readings(migrated_settings) >= total * READINGS_PER_MESSAGE,
+                   timeout=120)  # fmt: skip
+        received = [c.metric("lamplighter_ingest_messages_total{source=load}") for c in children]
+        duplicates = sum(c.metric("lamplighter_ingest_readings_duplicate_total") for c in children)
+    finally:
+        code = command.stop()
+    log = (scratch / "procs.log").read_text()
+    assert code == 0, log
+    assert f"in the shared group 'procs-{prefix}'" in log
+    assert stored_readings(migrated_settings) == total * READINGS_PER_MESSAGE
+    assert distinct_readings(migrated_settings) == total * READINGS_PER_MESSAGE
+    assert sum(received) == total, f"each message went to exactly one of the two: {received}"
+    assert duplicates == 0
+    assert min(received) > total * 0.1, f"both must share the work: {received}"
+    # Stopping the command stopped both: their metrics ports are closed.
+    assert [c.metric("lamplighter_ingest_sources_subscribed") for c in children] == [-1.0, -1.0]
 
 
 @pytest.fixture

@@ -43,6 +43,8 @@ class IngesterProcess:
     metrics_port: int
     client_id: str
     log_path: Path
+    # More `lamplighter ingest` options, e.g. ("--processes", "2").
+    options: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -59,6 +61,7 @@ class IngesterProcess:
             self.client_id,
             "--metrics-port",
             str(self.metrics_port),
+            *self.options,
         ]
         self.process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT)
         return self
