@@ -16,7 +16,19 @@ ROWS = (
     "generator / ingest",
     "publish-to-commit at 4,000 readings/s",
     "ingester peak RSS",
+    "ingest end to end, 2 processes",
 )
+
+
+def rows_of(table: str) -> dict[str, str]:
+    """Each row's figure, by the start of its path."""
+    found = {}
+    for row in ROWS:
+        line = next((line for line in table.splitlines() if line.startswith(row)), None)
+        assert line is not None, f"no {row!r} row in:\n{table}"
+        found[row] = line.split("|")[1]
+        assert re.search(r"\d", found[row]), f"no figure in {line!r}"
+    return found
 
 
 def test_the_ingest_benchmark_prints_every_figure(stack_config: Path) -> None:
@@ -27,7 +39,23 @@ def test_the_ingest_benchmark_prints_every_figure(stack_config: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     table = result.stdout[result.stdout.index("4,000 messages x 4 readings from 40 devices") :]
-    for row in ROWS:
-        line = next((line for line in table.splitlines() if line.startswith(row)), None)
-        assert line is not None, f"no {row!r} row in:\n{table}"
-        assert re.search(r"\d", line.split("|")[1]), f"no figure in {line!r}"
+    rows_of(table)
+
+
+def test_the_ingest_benchmark_takes_senml_packs(stack_config: Path) -> None:
+    result = run_cli(
+        "bench", "ingest", "--format", "senml", "--pack", "50", "--messages", "400",
+        "--devices", "20", "--latency-rate", "4000", "--latency-seconds", "1",
+        "--processes", "2",
+        config_path=stack_config, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    heading = "400 messages x SenML packs of 50 readings from 20 devices"
+    table = result.stdout[result.stdout.index(heading) :]
+    rows_of(table)
+    # A pack is 50 readings: the generator's messages/s and readings/s say so.
+    (line,) = [line for line in table.splitlines() if line.startswith("load generator alone")]
+    per_second, readings_per_second = (
+        int(number.replace(",", "")) for number in re.findall(r"\d[\d,]*", line)[1:3]
+    )
+    assert abs(readings_per_second - 50 * per_second) <= 50

@@ -22,9 +22,9 @@ from ingest.publisher import Publication
 from register.platform import config, db
 from register.platform.config import Settings
 from register.stack.postgres import EmbeddedPostgres
-from register.stack.runtime import RunAs, free_port, port_is_free
+from register.stack.runtime import RunAs, free_port
 from tests.benchmarks.ingest.bench_register import METRICS, add_bench_devices
-from tests.benchmarks.ingest.harness import IngesterProcess, write_config
+from tests.benchmarks.ingest.harness import IngesterProcess, consecutive_free_ports, write_config
 from tests.benchmarks.ingest.loadgen import LoadPublisher
 from tests.conftest import make_stack_dir, write_stack_config
 from tests.ingest.conftest import count, wait_until
@@ -251,14 +251,6 @@ def test_two_ingesters_in_a_shared_group_store_each_message_once_and_both_work(
     assert min(received) > total * 0.1, f"both must share the work: {received}"
 
 
-def two_free_ports() -> int:
-    """A port that is free, with the one after it free too."""
-    while True:
-        port = free_port()
-        if port_is_free("127.0.0.1", port + 1):
-            return port
-
-
 def test_processes_2_store_each_message_once_and_both_work(
     migrated_settings: Settings, scratch: Path, prefix: str
 ) -> None:
@@ -267,7 +259,7 @@ def test_processes_2_store_each_message_once_and_both_work(
     devices = load_register(migrated_settings, 100)
     total = 10_000
     config_file = ingester_config(scratch, migrated_settings, prefix)
-    port = two_free_ports()
+    port = consecutive_free_ports(2)
     command = IngesterProcess(
         config_file, port, f"procs-{prefix}", scratch / "procs.log", options=("--processes", "2")
     ).start()

@@ -19,6 +19,16 @@ from typing import IO, Any, NamedTuple
 from prometheus_client.parser import text_string_to_metric_families
 
 from register.platform.config.toml import write_toml
+from register.stack.runtime import free_port, port_is_free
+
+
+def consecutive_free_ports(count: int) -> int:
+    """The first of `count` ports in a row that are all free now (an ingester's metrics port
+    each, under `--processes`)."""
+    while True:
+        first = free_port()
+        if all(port_is_free("127.0.0.1", first + n) for n in range(1, count)):
+            return first
 
 
 def write_config(

@@ -7,14 +7,18 @@ On the local services, in a database of its own (`lamplighter_bench`, recreated 
   4. `lamplighter ingest` (a child process) takes the M messages at QoS 1, acking after each
      commit: readings/s from the first publish to the last commit, and its peak RSS;
   5. the generator paces messages at a set rate (25,000 readings/s by default) stamped with
-     their publish time, and the ingester's delay histogram gives publish-to-commit p50 and p99.
-Each message carries 4 readings, from K devices in turn. The figures are printed as one table.
+     their publish time, and the ingester's delay histogram gives publish-to-commit p50 and p99;
+  6. `lamplighter ingest --processes N` takes M messages again, for 2 and for `--processes`
+     (the machine's cores by default) ingesters in one shared group.
+Each message carries 4 readings (native JSON), or with `--format senml` a SenML pack of
+`--pack` (50) readings, from K devices in turn. The figures are printed as one table.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -29,7 +33,6 @@ import orjson
 from ingest import queries
 from register.platform import db
 from register.platform.config import Settings
-from register.stack.runtime import free_port
 from tests.benchmarks.common import (
     BENCH_DATABASE,
     CHECKOUT,
@@ -39,7 +42,7 @@ from tests.benchmarks.common import (
     local_services,
 )
 from tests.benchmarks.ingest.bench_register import METRICS, add_bench_devices
-from tests.benchmarks.ingest.harness import IngesterProcess, write_config
+from tests.benchmarks.ingest.harness import IngesterProcess, consecutive_free_ports, write_config
 from tests.benchmarks.ingest.loadgen import LoadPublisher
 
 CHUNK = 1000
@@ -53,36 +56,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--latency-rate", type=float, default=25_000, metavar="R", help="readings/s, paced"
     )
     parser.add_argument("--latency-seconds", type=float, default=15, metavar="S")
+    parser.add_argument("--format", choices=("native", "senml"), default="native")
+    parser.add_argument(
+        "--pack", type=int, default=50, metavar="P", help="readings in each SenML pack"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=max(2, os.cpu_count() or 2),
+        metavar="N",
+        help="also run with 2 and with N ingester processes (1 for none)",
+    )
 
 
 _last_stamp = 0.0
 
 
-def messages(
-    prefix: str, devices: list[str], count: int, start: int = 0
-) -> list[tuple[str, bytes]]:
-    """`count` native messages, 4 readings each, stamped now, from the devices in turn.
+def readings_per_message(args: argparse.Namespace) -> int:
+    return args.pack if args.format == "senml" else len(METRICS)
 
-    Stamps are now plus a microsecond per message, and never go back, so that no two messages
-    of a device share a time (they would be one reading twice).
+
+def messages(
+    prefix: str, devices: list[str], count: int, start: int = 0, *, pack: int = 0
+) -> list[tuple[str, bytes]]:
+    """`count` messages from the devices in turn, stamped now: native JSON with 4 readings, or
+    (`pack` > 0) SenML packs of `pack` readings, the four metrics at successive times.
+
+    Stamps are now plus 10 microseconds per reading time, and never go back, so that no two
+    messages of a device share a time (they would be one reading twice).
     """
     global _last_stamp  # noqa: PLW0603 - one clock for the whole run
+    times = -(-pack // len(METRICS)) if pack else 1  # reading times in one message
     now = max(time.time(), _last_stamp)
-    _last_stamp = now + count / 1_000_000
+    _last_stamp = now + count * times * 10 / 1_000_000
     out = []
     for offset, n in enumerate(range(start, start + count)):
         device = devices[n % len(devices)]
+        stamp = round(now + offset * times * 10 / 1_000_000, 5)
+        if pack:
+            records = [
+                {"n": METRICS[i % len(METRICS)], "t": (i // len(METRICS)) / 100_000,
+                 "v": round(10 + (n * (i + 3)) % 400 / 10, 1)}
+                for i in range(pack)
+            ]  # fmt: skip
+            records[0].update({"bn": f"{device}/", "bt": stamp, "bu": "ug/m3"})
+            out.append((f"{prefix}/bench/{device}/senml", orjson.dumps(records)))
+            continue
         readings = {key: round(10 + (n * (i + 3)) % 400 / 10, 1) for i, key in enumerate(METRICS)}
-        body = {"time": round(now + offset / 1_000_000, 6), "readings": readings}
-        out.append((f"{prefix}/bench/{device}/up", orjson.dumps(body)))
+        out.append(
+            (f"{prefix}/bench/{device}/up", orjson.dumps({"time": stamp, "readings": readings}))
+        )
     return out
 
 
-def publish_all(publisher: LoadPublisher, prefix: str, devices: list[str], total: int) -> float:
+def publish_all(
+    publisher: LoadPublisher, prefix: str, devices: list[str], total: int, *, pack: int = 0
+) -> float:
     """Publish `total` messages as fast as the broker takes them; seconds until all acked."""
     started = time.perf_counter()
     for start in range(0, total, CHUNK):
-        publisher.publish(messages(prefix, devices, min(CHUNK, total - start), start))
+        publisher.publish(messages(prefix, devices, min(CHUNK, total - start), start, pack=pack))
     if not publisher.wait_acked(300):
         raise RuntimeError("the broker did not acknowledge every message within 300 s")
     return time.perf_counter() - started
@@ -101,7 +134,9 @@ def _prepare_database(settings: Settings, device_count: int) -> tuple[Settings, 
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    total, readings = args.messages, args.messages * len(METRICS)
+    per_message = readings_per_message(args)
+    pack = args.pack if args.format == "senml" else 0
+    total, readings = args.messages, args.messages * per_message
     mqtt = urlsplit(settings.mqtt_url)
     host, port = mqtt.hostname or "127.0.0.1", mqtt.port or 1883
     run = f"bench-{int(time.time())}"
@@ -110,42 +145,45 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     figures = Figures()
 
     with LoadPublisher(host, port, f"{run}-void") as publisher:
-        seconds = publish_all(publisher, f"{run}-void", devices, total)
+        seconds = publish_all(publisher, f"{run}-void", devices, total, pack=pack)
     generator = total / seconds
     figures.add(
         "load generator alone (QoS 1, to no subscriber)",
         f"{generator:,.0f} msg/s",
-        f"= {generator * 4:,.0f} readings/s",
+        f"= {generator * per_message:,.0f} readings/s",
     )
 
-    bare = _bare_subscriber(host, port, run, devices, total)
+    bare = _bare_subscriber(host, port, run, devices, total, pack=pack)
     figures.add(
-        "bare paho subscriber, receive only", f"{bare:,.0f} msg/s", f"= {bare * 4:,.0f} readings/s"
+        "bare paho subscriber, receive only",
+        f"{bare:,.0f} msg/s",
+        f"= {bare * per_message:,.0f} readings/s",
     )
 
-    copy_rate = _copy_ceiling(bench, total)
+    copy_rate = _copy_ceiling(bench, readings // len(METRICS))
     figures.add("binary COPY straight into readings", f"{copy_rate:,.0f} rows/s")
 
     with tempfile.TemporaryDirectory(prefix="lamplighter-bench-") as scratch:
-        ingester = _start_ingester(bench, Path(scratch), run, host, port)
+        ingester, _ = _start_ingester(bench, Path(scratch), run, host, port, pack=pack)
         try:
-            with LoadPublisher(host, port, f"{run}-load") as publisher:
-                first_publish = time.monotonic()
-                publish_seconds = publish_all(publisher, run, devices, total)
-            last_commit = _wait_for_every_reading(ingester, readings)
-            end_to_end = readings / (last_commit - first_publish)
+            end_to_end, publish_seconds = _end_to_end(
+                [ingester], host=host, port=port, run=run, devices=devices, total=total,
+                readings=readings, pack=pack,
+            )  # fmt: skip
             figures.add(
                 "ingest end to end (QoS 1, ack after commit)",
                 f"{end_to_end:,.0f} readings/s",
-                f"{end_to_end / 4 / bare:.0%} of the bare subscriber, "
+                f"{end_to_end / per_message / bare:.0%} of the bare subscriber, "
                 f"{end_to_end / copy_rate:.0%} of COPY",
             )
             figures.add(
                 "generator / ingest",
-                f"{generator * 4 / end_to_end:.1f}x",
+                f"{generator * per_message / end_to_end:.1f}x",
                 f"(the publish of this run took {publish_seconds:.1f} s)",
             )
-            p50, p99, paced = _latency(ingester, host, port, run=run, devices=devices, args=args)
+            p50, p99, paced = _latency(
+                ingester, host, port, run=run, devices=devices, args=args, pack=pack
+            )
             figures.add(
                 f"publish-to-commit at {args.latency_rate:,.0f} readings/s",
                 f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms",
@@ -159,12 +197,59 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             )
         finally:
             ingester.stop()
-    print(f"\n{total:,} messages x 4 readings from {args.devices:,} devices\n")  # noqa: T201
+        for processes in sorted({2, args.processes} - {1}):
+            group_run = f"{run}-p{processes}"
+            command, children = _start_ingester(
+                bench, Path(scratch), group_run, host, port, pack=pack, processes=processes
+            )
+            try:
+                rate, _ = _end_to_end(
+                    children, host=host, port=port, run=group_run, devices=devices, total=total,
+                    readings=readings, pack=pack,
+                )  # fmt: skip
+            finally:
+                command.stop()
+            figures.add(
+                f"ingest end to end, {processes} processes",
+                f"{rate:,.0f} readings/s",
+                f"{rate / end_to_end:.2f}x one process, {rate / per_message / bare:.0%} of the "
+                "bare subscriber",
+            )
+    shape = f"SenML packs of {pack} readings" if pack else "4 readings"
+    print(f"\n{total:,} messages x {shape} from {args.devices:,} devices\n")  # noqa: T201
     print(figures.table())  # noqa: T201
     return 0
 
 
-def _wait_for_every_reading(ingester: IngesterProcess, readings: int) -> float:
+def _end_to_end(
+    ingesters: list[IngesterProcess],
+    *,
+    host: str,
+    port: int,
+    run: str,
+    devices: list[str],
+    total: int,
+    readings: int,
+    pack: int,
+) -> tuple[float, float]:
+    """Readings/s from the first publish to the last commit, and the publish's seconds."""
+    with LoadPublisher(host, port, f"{run}-load") as publisher:
+        first_publish = time.monotonic()
+        publish_seconds = publish_all(publisher, run, devices, total, pack=pack)
+    last_commit = _wait_for_every_reading(ingesters, readings)
+    return readings / (last_commit - first_publish), publish_seconds
+
+
+def _summed_metrics(ingesters: list[IngesterProcess]) -> dict[str, float]:
+    """Every ingester's counters, added together."""
+    summed: dict[str, float] = {}
+    for ingester in ingesters:
+        for name, value in ingester.metrics().items():
+            summed[name] = summed.get(name, 0.0) + value
+    return summed
+
+
+def _wait_for_every_reading(ingesters: list[IngesterProcess], readings: int) -> float:
     """The monotonic time the last reading was committed; RuntimeError if some were not
     stored (skipped as duplicates or quarantined) or nothing moves for a minute."""
     accounted = (
@@ -173,7 +258,7 @@ def _wait_for_every_reading(ingester: IngesterProcess, readings: int) -> float:
     )
     last_change, last_total = time.monotonic(), -1.0
     while time.monotonic() - last_change < 60:
-        figures = ingester.metrics()
+        figures = _summed_metrics(ingesters)
         stored = figures.get(accounted[0], 0.0)
         total = (
             stored
@@ -197,14 +282,16 @@ def _wait_for_every_reading(ingester: IngesterProcess, readings: int) -> float:
     raise RuntimeError(f"the ingester stopped making progress at {last_total:,.0f} readings")
 
 
-def _bare_subscriber(host: str, port: int, run: str, devices: list[str], total: int) -> float:
+def _bare_subscriber(
+    host: str, port: int, run: str, devices: list[str], total: int, *, pack: int
+) -> float:
     argv = [
         sys.executable,
         "-m",
         "tests.benchmarks.ingest.subscriber",
         host,
         str(port),
-        f"{run}/+/+/up",
+        f"{run}/+/+/{'senml' if pack else 'up'}",
         str(total),
         "600",
     ]
@@ -213,7 +300,7 @@ def _bare_subscriber(host: str, port: int, run: str, devices: list[str], total: 
             raise RuntimeError("the bare subscriber did not subscribe")
         with LoadPublisher(host, port, f"{run}-bare") as publisher:
             first = time.time()
-            publish_all(publisher, run, devices, total)
+            publish_all(publisher, run, devices, total, pack=pack)
         result = json.loads(child.stdout.readline())
     if result["received"] < total:
         raise RuntimeError(f"the bare subscriber received {result['received']} of {total}")
@@ -221,6 +308,7 @@ def _bare_subscriber(host: str, port: int, run: str, devices: list[str], total: 
 
 
 def _copy_ceiling(settings: Settings, total: int) -> float:
+    """Rows/s of binary COPY of `total` times four rows, as the ingester's would be."""
     start = datetime.now(UTC)
     with db.connect(settings) as conn:
         metrics = queries.list_metric_devices(conn)
@@ -244,38 +332,70 @@ def _copy_ceiling(settings: Settings, total: int) -> float:
 
 
 def _start_ingester(
-    settings: Settings, scratch: Path, run: str, host: str, port: int
-) -> IngesterProcess:
+    settings: Settings,
+    scratch: Path,
+    run: str,
+    host: str,
+    port: int,
+    *,
+    pack: int = 0,
+    processes: int = 1,
+) -> tuple[IngesterProcess, list[IngesterProcess]]:
+    """`lamplighter ingest` (with `--processes` when more than one), subscribed; the command,
+    and each ingester as its metrics endpoint shows it."""
     config = write_config(
-        scratch / "ingest.toml",
+        scratch / f"{run}.toml",
         {
             "database": {"url": settings.database_url},
             "mqtt": {"url": f"mqtt://{host}:{port}", "session_expiry": 120},
             "ingest": {"log_interval": 3600.0},
         },
-        [{"name": "bench", "format": "native", "topics": [f"{run}/+/+/up"]}],
+        [
+            {
+                "name": "bench",
+                "format": "senml" if pack else "native",
+                "topics": [f"{run}/+/+/{'senml' if pack else 'up'}"],
+            }
+        ],
     )
-    ingester = IngesterProcess(config, free_port(), f"{run}-ingest", scratch / "ingest.log").start()
-    ingester.wait_subscribed()
-    return ingester
+    metrics_port = consecutive_free_ports(processes)
+    options = ("--processes", str(processes)) if processes > 1 else ()
+    command = IngesterProcess(
+        config, metrics_port, f"{run}-ingest", scratch / f"{run}.log", options=options
+    ).start()
+    children = [command] if processes == 1 else [
+        IngesterProcess(config, metrics_port + n, "", scratch / f"{run}.log")
+        for n in range(processes)
+    ]  # fmt: skip
+    for child in children:
+        child.wait_subscribed()
+    return command, children
 
 
 def _latency(
-    ingester: IngesterProcess, host: str, port: int, *, run: str, devices: list[str], args: Any
+    ingester: IngesterProcess,
+    host: str,
+    port: int,
+    *,
+    run: str,
+    devices: list[str],
+    args: Any,
+    pack: int,
 ) -> tuple[float, float, float]:
     before = _buckets(ingester)
-    per_tick = max(1, round(args.latency_rate / 4 / 100))  # messages every 10 ms
+    per_message = readings_per_message(args)
+    per_tick = max(1, round(args.latency_rate / per_message / 100))  # messages every 10 ms
     ticks = int(args.latency_seconds * 100)
     sent = 0
     with LoadPublisher(host, port, f"{run}-paced") as publisher:
         started = time.monotonic()
         for tick in range(ticks):
-            publisher.publish(messages(run, devices, per_tick, 10_000_000 + sent))
+            publisher.publish(messages(run, devices, per_tick, 10_000_000 + sent, pack=pack))
             sent += per_tick
             pause = started + (tick + 1) / 100 - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-        paced = sent * 4 / (time.monotonic() - started)
+        paced = sent * per_message / (time.monotonic() - started)
         if not publisher.wait_acked(120):
             raise RuntimeError("the broker did not acknowledge every paced message")
     ingester.wait_for(f"{DELAY_HISTOGRAM}_count", before["+Inf"] + sent, timeout=120)
