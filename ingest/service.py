@@ -59,6 +59,8 @@ class Ingester:
         self.stats.subscribed.set_function(
             lambda: float(sum(s.subscribed.is_set() for s in self.sources.values()))
         )
+        # Read when scraped: it shows the register loaded even before the first message.
+        self.stats.devices.set_function(lambda: float(len(self.cache)))
         self.follower = RegisterFollower(settings, self.cache, self.stopping)
         self.writer_stopping = threading.Event()
         self.writer = Writer(

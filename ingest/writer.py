@@ -304,4 +304,3 @@ class Writer(threading.Thread):
         if batch.messages:
             s.batch_messages.observe(len(batch.messages))
             s.batch_seconds.observe(seconds)
-        s.devices.set(len(self.cache))

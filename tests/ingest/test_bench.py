@@ -42,6 +42,29 @@ def test_the_ingest_benchmark_prints_every_figure(stack_config: Path) -> None:
     rows_of(table)
 
 
+def test_the_ingest_benchmark_soaks_and_draws_its_scale_curve(stack_config: Path) -> None:
+    result = run_cli(
+        "bench", "ingest", "--messages", "1000", "--devices", "20",
+        "--latency-rate", "4000", "--latency-seconds", "1", "--processes", "1",
+        "--soak", "3", "--scale", "20,60", "--stored", "2000",
+        config_path=stack_config, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = result.stdout[result.stdout.index("1,000 messages x 4 readings from 20 devices") :]
+    expected = (
+        "soak 3 s at ",
+        "soak: publish-to-commit p99, first and last minute",
+        "end to end, 20 devices, 2,000 stored",
+        "end to end, 60 devices, 2,000 stored",
+        "register cache at 60 devices",
+    )
+    for row in expected:
+        line = next((line for line in table.splitlines() if line.startswith(row)), None)
+        assert line is not None, f"no {row!r} row in:\n{table}"
+        assert re.search(r"\d", line.split("|")[1]), f"no figure in {line!r}"
+    assert "ingest end to end, 2 processes" not in table  # --processes 1: none
+
+
 def test_the_ingest_benchmark_takes_senml_packs(stack_config: Path) -> None:
     result = run_cli(
         "bench", "ingest", "--format", "senml", "--pack", "50", "--messages", "400",

@@ -9,7 +9,13 @@ On the local services, in a database of its own (`lamplighter_bench`, recreated 
   5. the generator paces messages at a set rate (25,000 readings/s by default) stamped with
      their publish time, and the ingester's delay histogram gives publish-to-commit p50 and p99;
   6. `lamplighter ingest --processes N` takes M messages again, for 2 and for `--processes`
-     (the machine's cores by default) ingesters in one shared group.
+     (the machine's cores by default) ingesters in one shared group;
+  7. with `--soak S`: a steady load at half the end-to-end figure for S seconds, with the
+     ingester's RSS and publish-to-commit p99 over its first and its last minute;
+  8. with `--scale`: end to end again with 1,000, 10,000 and 100,000 devices in the register
+     (each in a database made afresh and its register loaded before the clock starts, with
+     `--stored` readings already in the hypertable), and the register cache's memory at the
+     largest count.
 Each message carries 4 readings (native JSON), or with `--format senml` a SenML pack of
 `--pack` (50) readings, from K devices in turn. The figures are printed as one table.
 """
@@ -23,14 +29,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
 from ingest import queries
+from ingest.register_cache import RegisterCache, devices_from_rows
 from register.platform import db
 from register.platform.config import Settings
 from tests.benchmarks.common import (
@@ -41,6 +49,7 @@ from tests.benchmarks.common import (
     histogram_quantile,
     local_services,
 )
+from tests.benchmarks.ingest import scale_queries
 from tests.benchmarks.ingest.bench_register import METRICS, add_bench_devices
 from tests.benchmarks.ingest.harness import IngesterProcess, consecutive_free_ports, write_config
 from tests.benchmarks.ingest.loadgen import LoadPublisher
@@ -59,6 +68,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("native", "senml"), default="native")
     parser.add_argument(
         "--pack", type=int, default=50, metavar="P", help="readings in each SenML pack"
+    )
+    parser.add_argument(
+        "--soak", type=float, default=0, metavar="S", help="a steady load for S seconds"
+    )
+    parser.add_argument(
+        "--scale",
+        nargs="?",
+        const="1000,10000,100000",
+        metavar="COUNTS",
+        help="end to end with each number of devices (1000,10000,100000 when none are given)",
+    )
+    parser.add_argument(
+        "--stored",
+        type=int,
+        default=0,
+        metavar="R",
+        help="with --scale, readings stored before each run (the README: 50000000)",
     )
     parser.add_argument(
         "--processes",
@@ -164,7 +190,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     figures.add("binary COPY straight into readings", f"{copy_rate:,.0f} rows/s")
 
     with tempfile.TemporaryDirectory(prefix="lamplighter-bench-") as scratch:
-        ingester, _ = _start_ingester(bench, Path(scratch), run, host, port, pack=pack)
+        ingester, _ = _start_ingester(
+            bench, Path(scratch), run, host, port, pack=pack, register_size=len(devices)
+        )
         try:
             end_to_end, publish_seconds = _end_to_end(
                 [ingester], host=host, port=port, run=run, devices=devices, total=total,
@@ -182,8 +210,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 f"(the publish of this run took {publish_seconds:.1f} s)",
             )
             p50, p99, paced = _latency(
-                ingester, host, port, run=run, devices=devices, args=args, pack=pack
-            )
+                ingester, host, port, run=run, devices=devices, pack=pack,
+                rate=args.latency_rate, seconds=args.latency_seconds, per_message=per_message,
+            )  # fmt: skip
             figures.add(
                 f"publish-to-commit at {args.latency_rate:,.0f} readings/s",
                 f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms",
@@ -195,13 +224,17 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 f"{memory.peak_kib / 1024:,.0f} MB",
                 f"(now {memory.rss_kib / 1024:,.0f} MB)",
             )
+            if args.soak:
+                soak = Soak(ingester, host, port, run, devices, pack, per_message)
+                soak.run(end_to_end / 2, args.soak, figures)
         finally:
             ingester.stop()
-        for processes in sorted({2, args.processes} - {1}):
+        for processes in sorted({2, args.processes}) if args.processes > 1 else []:
             group_run = f"{run}-p{processes}"
             command, children = _start_ingester(
-                bench, Path(scratch), group_run, host, port, pack=pack, processes=processes
-            )
+                bench, Path(scratch), group_run, host, port, pack=pack, processes=processes,
+                register_size=len(devices),
+            )  # fmt: skip
             try:
                 rate, _ = _end_to_end(
                     children, host=host, port=port, run=group_run, devices=devices, total=total,
@@ -215,6 +248,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 f"{rate / end_to_end:.2f}x one process, {rate / per_message / bare:.0%} of the "
                 "bare subscriber",
             )
+        if args.scale:
+            scale_curve(settings, Path(scratch), args, figures, host=host, port=port)
     shape = f"SenML packs of {pack} readings" if pack else "4 readings"
     print(f"\n{total:,} messages x {shape} from {args.devices:,} devices\n")  # noqa: T201
     print(figures.table())  # noqa: T201
@@ -338,6 +373,7 @@ def _start_ingester(
     host: str,
     port: int,
     *,
+    register_size: int,
     pack: int = 0,
     processes: int = 1,
 ) -> tuple[IngesterProcess, list[IngesterProcess]]:
@@ -369,6 +405,8 @@ def _start_ingester(
     ]  # fmt: skip
     for child in children:
         child.wait_subscribed()
+        # The register is loaded before the clock starts: its size is a figure of its own.
+        child.wait_for("lamplighter_ingest_register_devices", register_size, timeout=600)
     return command, children
 
 
@@ -379,18 +417,21 @@ def _latency(
     *,
     run: str,
     devices: list[str],
-    args: Any,
     pack: int,
+    rate: float,
+    seconds: float,
+    per_message: int,
 ) -> tuple[float, float, float]:
+    """Publish at `rate` readings/s for `seconds`; publish-to-commit p50 and p99 over them, and
+    the rate actually sent."""
     before = _buckets(ingester)
-    per_message = readings_per_message(args)
-    per_tick = max(1, round(args.latency_rate / per_message / 100))  # messages every 10 ms
-    ticks = int(args.latency_seconds * 100)
+    per_tick = max(1, round(rate / per_message / 100))  # messages every 10 ms
+    ticks = int(seconds * 100)
     sent = 0
     with LoadPublisher(host, port, f"{run}-paced") as publisher:
         started = time.monotonic()
         for tick in range(ticks):
-            publisher.publish(messages(run, devices, per_tick, 10_000_000 + sent, pack=pack))
+            publisher.publish(messages(run, devices, per_tick, _paced_start() + sent, pack=pack))
             sent += per_tick
             pause = started + (tick + 1) / 100 - time.monotonic()
             if pause > 0:
@@ -411,3 +452,118 @@ def _buckets(ingester: IngesterProcess) -> dict[str, float]:
         for name, value in ingester.metrics().items()
         if name.startswith(prefix)
     }
+
+
+_paced_sent = 10_000_000
+
+
+def _paced_start() -> int:
+    """Message numbers of their own for each paced run (so values differ between runs)."""
+    global _paced_sent  # noqa: PLW0603 - one counter for the whole run
+    _paced_sent += 1_000_000
+    return _paced_sent
+
+
+@dataclass
+class Soak:
+    """A steady load on one ingester, its first and last minute measured."""
+
+    ingester: IngesterProcess
+    host: str
+    port: int
+    prefix: str
+    devices: list[str]
+    pack: int
+    per_message: int
+
+    def _paced(self, rate: float, seconds: float) -> tuple[float, float, float]:
+        return _latency(
+            self.ingester, self.host, self.port, run=self.prefix, devices=self.devices,
+            pack=self.pack, rate=rate, seconds=seconds, per_message=self.per_message,
+        )  # fmt: skip
+
+    def run(self, rate: float, seconds: float, figures: Figures) -> None:
+        window = min(60.0, seconds / 3)
+        print(f"soaking at {rate:,.0f} readings/s for {seconds:.0f} s …", flush=True)  # noqa: T201
+        _, p99_start, _ = self._paced(rate, window)
+        rss_start = self.ingester.memory_kib().rss_kib
+        if seconds > 2 * window:
+            self._paced(rate, seconds - 2 * window)
+        _, p99_end, paced = self._paced(rate, window)
+        rss_end = self.ingester.memory_kib().rss_kib
+        figures.add(
+            f"soak {seconds:,.0f} s at {paced:,.0f} readings/s: RSS",
+            f"{rss_start / 1024:,.1f} MB to {rss_end / 1024:,.1f} MB",
+            f"{(rss_end - rss_start) / rss_start:+.1%} (target at most +5%)",
+        )
+        figures.add(
+            "soak: publish-to-commit p99, first and last minute",
+            f"{p99_start * 1000:,.0f} ms to {p99_end * 1000:,.0f} ms",
+            f"{(p99_end - p99_start) / p99_start:+.0%} (target within 20%)",
+        )
+
+
+def scale_curve(
+    settings: Settings,
+    scratch: Path,
+    args: argparse.Namespace,
+    figures: Figures,
+    *,
+    host: str,
+    port: int,
+) -> None:
+    """End to end with each register size (and `--stored` readings in the hypertable)."""
+    pack = args.pack if args.format == "senml" else 0
+    per_message = readings_per_message(args)
+    counts = [int(count) for count in args.scale.split(",")]
+    first = 0.0
+    for count in counts:
+        print(f"scale: {count:,} devices, {args.stored:,} readings stored …", flush=True)  # noqa: T201
+        bench, devices = _prepare_database(settings, count)
+        if args.stored:
+            _fill_readings(bench, args.stored)
+        if count == counts[-1]:
+            figures.add(f"register cache at {count:,} devices", f"{_cache_mib(bench):,.1f} MiB", "")
+        run = f"scale-{count}-{int(time.time())}"
+        ingester, _ = _start_ingester(
+            bench, scratch, run, host, port, pack=pack, register_size=count
+        )
+        try:
+            rate, _ = _end_to_end(
+                [ingester], host=host, port=port, run=run, devices=devices, total=args.messages,
+                readings=args.messages * per_message, pack=pack,
+            )  # fmt: skip
+        finally:
+            ingester.stop()
+        first = first or rate
+        figures.add(
+            f"end to end, {count:,} devices, {args.stored:,} stored",
+            f"{rate:,.0f} readings/s",
+            f"{rate / first - 1:+.1%} from {counts[0]:,} devices (target within -10%)",
+        )
+
+
+def _fill_readings(settings: Settings, rows: int) -> None:
+    """`rows` readings over the past days, spread over every device's metrics."""
+    started = time.perf_counter()
+    with db.connect(settings) as conn:
+        stored = scale_queries.fill_readings(conn, datetime.now(UTC), rows)
+        conn.commit()
+    with db.connect(settings, autocommit=True) as conn:
+        scale_queries.analyze_readings(conn)
+    print(f"  {stored:,} readings stored in {time.perf_counter() - started:.0f} s", flush=True)  # noqa: T201
+
+
+def _cache_mib(settings: Settings) -> float:
+    """Memory the ingester's register cache takes for this register (tracemalloc)."""
+    with db.connect(settings) as conn:
+        rows = list(queries.list_enforced_devices(conn))
+    tracemalloc.start()
+    try:
+        cache = RegisterCache()
+        cache.replace_all(devices_from_rows(rows))
+        size, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del cache
+    return size / 1024 / 1024
