@@ -1,9 +1,10 @@
 """`lamplighter ingest --processes N`: N ingesters in one shared-subscription group, supervised.
 
 Each is a `lamplighter ingest` child with a client id of its own (the prefix and its number)
-and a metrics port of its own (the base port and the following ones), and the broker gives each
-message of the group's topics to one of them. A child that exits is started again (with a
-growing pause); SIGTERM or Ctrl-C stops them all, each finishing and acknowledging its batch.
+and a metrics port of its own (the base port and the following ones, passing over the jobs'),
+and the broker gives each message of the group's topics to one of them. A child that exits is
+started again (with a growing pause); SIGTERM or Ctrl-C stops them all, each finishing and
+acknowledging its batch.
 Every message is still stored once: an ingester acknowledges only what it committed, and what
 one of them took but did not commit comes back to the group.
 """
@@ -25,8 +26,22 @@ def group_of(settings: Settings, client_id: str) -> str:
     return settings.mqtt.shared_group or client_id
 
 
-def children(count: int, client_id: str, metrics_port: int) -> list[tuple[str, list[str]]]:
-    """(name, `lamplighter` arguments) of each of the `count` ingesters."""
+def metrics_ports(settings: Settings, count: int, metrics_port: int) -> list[int]:
+    """Each ingester's metrics port: `metrics_port` and the ones after it, passing over the
+    jobs' own (9108, 9110 … by default); all 0 (none) when `metrics_port` is 0."""
+    if not metrics_port:
+        return [0] * count
+    ports: list[int] = []
+    port = metrics_port
+    while len(ports) < count:
+        if port != settings.jobs.metrics_port:
+            ports.append(port)
+        port += 1
+    return ports
+
+
+def children(client_id: str, ports: list[int]) -> list[tuple[str, list[str]]]:
+    """(name, `lamplighter` arguments) of each ingester, one per metrics port."""
     return [
         (
             f"ingest-{number}",
@@ -37,10 +52,10 @@ def children(count: int, client_id: str, metrics_port: int) -> list[tuple[str, l
                 "--client-id",
                 f"{client_id}-{number}",
                 "--metrics-port",
-                str(metrics_port + number - 1 if metrics_port else 0),
+                str(port),
             ],
         )
-        for number in range(1, count + 1)
+        for number, port in enumerate(ports, 1)
     ]
 
 
@@ -57,6 +72,7 @@ def run(
     group = group_of(settings, client_id)
     # The children read the same settings, with the group given to all of them.
     os.environ[SHARED_GROUP_ENV] = group
-    supervisor = Supervisor(children(count, client_id, metrics_port), config_file)
+    ports = metrics_ports(settings, count, metrics_port)
+    supervisor = Supervisor(children(client_id, ports), config_file)
     supervisor.run(on_ready=lambda: on_ready(group))
     return 0

@@ -136,7 +136,7 @@ class IngestSettings:
         1,
         "Ingester processes `lamplighter ingest` runs, in one shared-subscription group "
         "(mqtt.shared_group, or the client id prefix when that is empty), each with its own "
-        "client id and metrics port (metrics_port, metrics_port + 1, …).",
+        "client id and metrics port (metrics_port and the next ones, passing over the jobs').",
         check=at_least_one,
     )
     simulate_devices: int = setting(

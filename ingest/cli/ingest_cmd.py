@@ -39,13 +39,15 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     if count > 1:
         from ingest import processes  # noqa: PLC0415 - keeps `lamplighter --help` fast
 
+        metrics_port = (
+            args.metrics_port if args.metrics_port is not None else settings.ingest.metrics_port
+        )
+
         return processes.run(
             settings,
             count,
             client_id=args.client_id or settings.mqtt.client_id,
-            metrics_port=(
-                args.metrics_port if args.metrics_port is not None else settings.ingest.metrics_port
-            ),
+            metrics_port=metrics_port,
             config_file=args.config,
             on_ready=lambda group: print(
                 f"ingesting with {count} processes in the shared group {group!r};"
