@@ -144,8 +144,8 @@ def keep(
     purpose: str,
     by: str,
 ) -> bool:
-    """Make sure the account works with this password and exactly these filters; True when it
-    had to be (re)made, False when it already was so."""
+    """Make sure one of Lamplighter's own accounts works with this password and exactly these
+    filters; True when it had to be (re)made, False when it already was so."""
     queries.lock_name(conn, username)
     current = queries.active_account(conn, username)
     if (
@@ -163,7 +163,7 @@ def keep(
         purpose=purpose,
         by=by,
         password=password,
-        own=username.startswith(OWN_PREFIX),
+        own=True,
     )
     return True
 

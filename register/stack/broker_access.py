@@ -50,26 +50,17 @@ def keep_clients(conn: Conn, settings: Settings) -> None:
     if not topics:
         return
     broker_clients.keep_client_id_part(settings, INGEST)
+
+    def keep(username: str, purpose: str, **topic_filters: list[str]) -> None:
+        password = broker_clients.keep_password(settings, username)
+        broker_accounts.keep(conn, username, password, purpose=purpose, by=MADE_BY, **topic_filters)
+
     with conn.transaction():
-        broker_accounts.keep(
-            conn,
-            INGEST,
-            broker_clients.keep_password(settings, INGEST),
-            reads=topics,
-            purpose="Lamplighter's ingester on the embedded broker",
-            by=MADE_BY,
-        )
-        if settings.ingest.simulate_devices < 1:
+        keep(INGEST, "Lamplighter's ingester on the embedded broker", reads=topics)
+        if settings.ingest.simulate_devices > 0:
+            keep(SIMULATE, "Lamplighter's simulator on the embedded broker", writes=topics)
+        else:
             broker_accounts.revoke(conn, SIMULATE, MADE_BY, own=True)
-            return
-        broker_accounts.keep(
-            conn,
-            SIMULATE,
-            broker_clients.keep_password(settings, SIMULATE),
-            writes=topics,
-            purpose="Lamplighter's simulator on the embedded broker (make run's demo devices)",
-            by=MADE_BY,
-        )
 
 
 def _files_without_accounts(*, anonymous: bool) -> BrokerFiles:
