@@ -1,8 +1,9 @@
 """The bounded queue between the MQTT callbacks and the writer.
 
-`put` is all an MQTT callback does. When the queue holds `limit` messages, `put` waits: the
-network loop stops reading, the broker stops sending (it already holds at most the client's
-Receive Maximum unacknowledged), and the backlog stays at the broker instead of in memory.
+`put` is all the MQTT network thread does, once per socket read. When the queue holds `limit`
+messages, `put` waits: the network loop stops reading, the broker stops sending (it already
+holds at most the client's Receive Maximum unacknowledged), and the backlog stays at the broker
+instead of in memory.
 A deque under one lock is used rather than `queue.Queue`, which costs visibly per message.
 """
 
@@ -28,14 +29,18 @@ class Backlog:
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, message: Message) -> bool:
-        """Add a message, waiting while the queue is full; False once the queue is closed."""
+    def put(self, messages: list[Message]) -> bool:
+        """Add messages, waiting while the queue is full; False once the queue is closed.
+
+        They are added all at once, so the queue may go past `limit` by one socket read's worth;
+        the broker's Receive Maximum still bounds what is unacknowledged.
+        """
         with self._lock:
             while len(self._items) >= self.limit and not self.closed:
                 self._not_full.wait(0.5)
             if self.closed:
                 return False
-            self._items.append(message)
+            self._items.extend(messages)
             if len(self._items) >= self._batch_size:
                 self._enough.notify()
             return True

@@ -7,8 +7,8 @@ rows written by COPY are `NamedTuple`s whose fields are the columns, in order.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any, NamedTuple
 
 import psycopg
@@ -43,9 +43,7 @@ class MetricDevice(NamedTuple):
     device_id: int
 
 
-# A row of `readings` in READING_COLUMNS' order; a plain tuple for COPY's fast path, as
-# `ingest.messages.StagedReading` is.
-StoredReading = tuple[datetime, int, int, float]
+# The columns of `readings` that a `StagedReading` fills, in its order.
 READING_COLUMNS = ("time", "device_id", "metric_id", "value")
 
 
@@ -139,17 +137,35 @@ def list_metric_devices(conn: Conn) -> list[MetricDevice]:
     ).fetchall()
 
 
-def copy_readings(conn: Conn, rows: Iterable[StoredReading]) -> None:
-    """Binary COPY of rows straight into readings.
+def copy_new_readings(conn: Conn, rows: Sequence[StagedReading]) -> None:
+    """Binary COPY of checked readings straight into readings: the fast way, for rows none of
+    which is stored yet. Raises UniqueViolation if one is; run it in a savepoint, and take the
+    staging table's way (above) then.
 
-    Not the ingester's path (a repeated row would fail it); the benchmark's ceiling.
+    The stream is packed here, a row per `struct` call, rather than by psycopg a field at a
+    time: a third of the time. A timestamptz's binary form is a 64-bit count of microseconds
+    since 2000-01-01 UTC, so the time goes in as a number.
     """
-    _copy_binary(
-        conn,
-        f"COPY readings ({', '.join(READING_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
-        ["timestamptz", "int4", "int4", "float8"],
-        rows,
+    pack = _COPY_ROW.pack
+    since_2000 = _POSTGRES_EPOCH_US
+    data = b"".join(
+        [
+            pack(4, 8, time_us - since_2000, 4, device_id, 4, metric_id, 8, value)
+            for time_us, device_id, metric_id, value in rows
+        ]
     )
+    with conn.cursor().copy(
+        f"COPY readings ({', '.join(READING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.write(_COPY_HEADER + data + _COPY_TRAILER)
+
+
+# PostgreSQL's binary COPY: a signature, flags and header extension length (both 0); then per
+# row the number of fields and each field's length and value; then -1 fields to end.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+_COPY_ROW = struct.Struct("!hiqiiiiid")
+_COPY_TRAILER = struct.pack("!h", -1)
+_POSTGRES_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in microseconds since 1970
 
 
 def delete_all_readings(conn: Conn) -> None:

@@ -4,6 +4,9 @@ Each client keeps a persistent session (clean start off, a session expiry), subs
 and acknowledges by hand (`manual_ack`), so that a message is only acknowledged once the writer
 has committed it. paho reconnects by itself, with a growing delay. With a shared group set,
 the subscriptions are `$share/<group>/<filter>` and N ingesters split the messages.
+
+The client is a `ChunkedClient`: messages reach the backlog a socket read at a time, and the
+acknowledgements of a committed batch leave in one write.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -21,6 +24,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.backlog import Backlog
+from ingest.chunked_client import ChunkedClient, Publish
 from ingest.messages import Message
 from ingest.settings import DEFAULT_TOPICS, SourceSettings
 from register.platform import broker as mqtt_broker
@@ -48,7 +52,7 @@ class Source:
         *,
         client_id_prefix: str,
         receive_maximum: int,
-        count: Callable[[], None] = lambda: None,
+        count: Callable[[int], None] = lambda received: None,
     ) -> None:
         self.settings = settings
         self.name = source.name
@@ -69,19 +73,25 @@ class Source:
         # Packet ids of the UNSUBACKs received; see _await_acks_processed.
         self._unsubacked: set[int] = set()
         self._unsuback = threading.Condition()
-        # Called once per message received; a bound method, so the callback stays cheap.
+        # Told how many messages each socket read brought.
         self.count = count
         # On the embedded broker a random part kept with its login, so that no device can
         # guess it and take over the persistent session (register/platform/broker_clients.py).
         secret = f"-{self.broker.client_id_part}" if self.broker.client_id_part else ""
         self.client_id = f"{client_id_prefix}{secret}-{source.name}"
-        self.client = mqtt_broker.new_client(
-            settings, self.broker, self.client_id, persistent_session=True, manual_ack=True
+        client = mqtt_broker.new_client(
+            settings,
+            self.broker,
+            self.client_id,
+            persistent_session=True,
+            manual_ack=True,
+            client_class=ChunkedClient,
         )
+        self.client = cast(ChunkedClient, client)
         self.client.reconnect_delay_set(1, RECONNECT_DELAY_MAX)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
+        self.client.on_publishes = self._on_publishes
         self.client.on_subscribe = self._on_subscribe
         self.client.on_unsubscribe = self._on_unsubscribe
 
@@ -134,15 +144,18 @@ class Source:
             if not self._unsuback.wait_for(lambda: mid in self._unsubacked, timeout):
                 log.warning("%s: the broker did not answer before stopping", self.name)
 
-    def ack(self, message: Message) -> None:
-        # Packet ids are per connection: after a reconnect the broker redelivers the message
-        # anyway, and the same id may by then name another message.
+    def ack(self, messages: list[Message]) -> None:
+        """Acknowledge these committed messages of this source, in one write.
+
+        Packet ids are per connection: after a reconnect the broker redelivers the message
+        anyway, and the same id may by then name another message.
+        """
         with self._ack_lock:
-            if message.mid and message.connection == self.connection:
-                self.client.ack(message.mid, 1)
-                self.acked += 1
-            elif message.mid:
-                self.stale += 1
+            connection = self.connection
+            mids = [m.mid for m in messages if m.mid and m.connection == connection]
+            self.client.ack_many(mids)
+            self.acked += len(mids)
+            self.stale += sum(1 for m in messages if m.mid and m.connection != connection)
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
@@ -198,21 +211,23 @@ class Source:
                 "%s: disconnected from %s: %s; reconnecting", self.name, self.broker.host, reason
             )
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        try:
-            topic = msg.topic
-        except UnicodeDecodeError:
-            # Not every broker checks that topics are UTF-8; paho's property would raise and end
-            # the network thread. Keep the message (it will be quarantined) with a readable topic.
-            topic = bytes(msg._topic).decode("utf-8", "replace")
+    def _on_publishes(self, publishes: list[Publish]) -> None:
+        """Everything one socket read brought, into the backlog (on paho's network thread)."""
+        received_us = time.time_ns() // 1000
+        connection, name = self.connection, self.name
         self.backlog.put(
-            Message(
-                self.name,
-                topic,
-                bytes(msg.payload),
-                msg.mid if msg.qos else 0,
-                self.connection,
-                time.time_ns() // 1000,
-            )
+            [
+                Message(name, topic_text(topic), payload, mid, connection, received_us)
+                for topic, payload, mid in publishes
+            ]
         )
-        self.count()
+        self.count(len(publishes))
+
+
+def topic_text(topic: bytes) -> str:
+    """A topic as text. Not every broker checks that topics are UTF-8: one that is not is kept
+    readable (the message will be quarantined), rather than stopping the network thread."""
+    try:
+        return topic.decode()
+    except UnicodeDecodeError:
+        return topic.decode("utf-8", "replace")

@@ -1,16 +1,24 @@
-"""The one writer: take a batch from the backlog, check it, store it in one transaction, then ack.
+"""The writer: take a batch from the backlog, check it, store it in one transaction, then ack.
 
-Readings go in by binary COPY into a session-local staging table, then one
-`INSERT … SELECT … ON CONFLICT DO NOTHING` into `readings`, so that a message delivered twice
-adds nothing. Quarantine records go in the same transaction. Only after the commit is each
+Two threads make a pipeline, so that checking the next batch overlaps storing this one:
+- the checker takes a batch from the backlog and holds every message to the register
+  (`prepare`: parsing and checks, no database);
+- the writer stores each checked batch, in order, and acknowledges its messages after the
+  commit. The checker is at most one batch ahead of it.
+
+Readings go in by binary COPY straight into `readings`. A batch holding a reading that is stored
+already (a message delivered twice) fails that, and is stored again by COPY into a
+session-local staging table and one `INSERT … SELECT … ON CONFLICT DO NOTHING`, so that it adds
+nothing twice. Quarantine records go in the same transaction. Only after the commit is each
 message acknowledged to the broker. When the database fails, the batch is retried with
-backoff, unacknowledged, while the backlog (bounded) stops taking messages.
+backoff, unacknowledged, while the checker, then the backlog (bounded), stop taking messages.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
 import time
 from collections import Counter
@@ -32,7 +40,8 @@ from register.platform.config import Settings
 
 log = logging.getLogger(__name__)
 
-Ack = Callable[[Message], None]
+# Acknowledges the messages of a committed batch.
+Ack = Callable[[list[Message]], None]
 
 
 # Errors that say nothing about the data: the connection, the server, a deadlock. The batch is
@@ -140,20 +149,30 @@ class Writer(threading.Thread):
         self.activity = DeviceActivity()
         self.next_activity_write = time.monotonic() + ingest.last_seen_interval
         self.finished = threading.Event()
+        # Checked batches on their way from the checker thread to this one.
+        self.checked: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self.checker = threading.Thread(
+            target=self._check_batches, name="ingest-checker", daemon=True
+        )
 
     def run(self) -> None:
         try:
             while not self.cache.loaded.wait(0.5):
                 if self.stopping.is_set():
                     return
-            while not self.stopping.is_set():
-                messages = self.backlog.take(
-                    self.settings.ingest.batch_size, self.settings.ingest.batch_wait
-                )
-                if messages:
-                    self._store_until_done(self.prepare(messages))
-                elif time.monotonic() >= self.next_activity_write and self.activity.seen_us:
-                    self._store_until_done(Batch([], []))
+            self._connect_ahead()
+            self.checker.start()
+            while True:
+                try:
+                    batch = self.checked.get(timeout=self.settings.ingest.batch_wait)
+                except queue.Empty:
+                    if self.stopping.is_set() and not self.checker.is_alive():
+                        break
+                    if time.monotonic() >= self.next_activity_write and self.activity.seen_us:
+                        self._store_until_done(Batch([], []))
+                    continue
+                if batch is None or not self._store_until_done(batch):
+                    break  # the checker has stopped, or stopping and the database is down
             self._write_activity_once()
         except Exception:
             # The thread ends; the ingester notices and exits, and a new process starts clean.
@@ -161,6 +180,43 @@ class Writer(threading.Thread):
         finally:
             self._close()
             self.finished.set()
+
+    def _connect_ahead(self) -> None:
+        """Connect before the first batch, so that it does not wait for it; if the database
+        cannot be reached yet, the first batch waits and retries as in any outage."""
+        try:
+            self._connection()
+        except psycopg.Error as error:
+            log.warning("cannot reach the database yet: %s", _first_line(error))
+            self._close()
+
+    def _check_batches(self) -> None:
+        """The checker thread: batches from the backlog, checked, handed to the writer."""
+        try:
+            while not self.stopping.is_set():
+                messages = self.backlog.take(
+                    self.settings.ingest.batch_size, self.settings.ingest.batch_wait
+                )
+                if messages:
+                    self._hand_over(self.prepare(messages))
+        except Exception:
+            log.exception("the checker failed")
+        finally:
+            self._hand_over(None)
+
+    def _hand_over(self, batch: Batch | None) -> None:
+        """Give the writer a checked batch (None: no more), waiting while it has one already.
+
+        Once stopping, a batch the writer will not take is dropped: it was never acknowledged,
+        so the broker delivers it again.
+        """
+        while True:
+            try:
+                self.checked.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                if self.stopping.is_set() and not self.is_alive():
+                    return
 
     def prepare(self, messages: list[Message]) -> Batch:
         """Check every message of a batch against the register (no database needed)."""
@@ -193,8 +249,9 @@ class Writer(threading.Thread):
         record = quarantine_record(message, reasons.INTERNAL_ERROR, text, None, keep)
         return Batch([message], [outcome], quarantine=[record], fallback=True)
 
-    def _store_until_done(self, batch: Batch) -> None:
-        """Store the batch, retrying with backoff on database errors, then ack it."""
+    def _store_until_done(self, batch: Batch) -> bool:
+        """Store the batch, retrying with backoff on database errors, then ack it; False if
+        it was given up, unacknowledged, because the ingester is stopping."""
         backoff = 0.5
         while True:
             try:
@@ -209,9 +266,10 @@ class Writer(threading.Thread):
                         len(batch.messages),
                         _first_line(error),
                     )
-                    for message in batch.messages:
+                    return all(
                         self._store_until_done(self.prepare([message]))
-                    return
+                        for message in batch.messages
+                    )
                 if not isinstance(error, RETRYABLE) and batch.messages and not batch.fallback:
                     message = batch.messages[0]
                     log.error(
@@ -231,19 +289,35 @@ class Writer(threading.Thread):
                     backoff,
                 )
                 if self.stopping.wait(backoff):
-                    return  # stopping: leave the batch unacked; the broker will redeliver it
+                    return False  # stopping: leave it unacked; the broker will redeliver it
                 backoff = min(backoff * 2, self.settings.ingest.retry_max_backoff)
         committed_us = time.time_ns() // 1000
-        for message in batch.messages:
-            self.ack(message)
+        self.ack(batch.messages)
         self._count(batch, stored, time.perf_counter() - started, committed_us)
+        return True
 
     def _store(self, batch: Batch) -> int:
+        """Store a batch in one transaction; the number of readings stored (not already there).
+
+        The fast way first: COPY straight into readings. Only a batch holding a reading that is
+        stored already fails it (a message delivered again), or a deadlock with another ingester
+        storing the same readings; the transaction is then done again the staging table's way,
+        `INSERT … ON CONFLICT DO NOTHING` in one order for every ingester.
+        """
+        try:
+            return self._transaction(batch, fast=True)
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+            return self._transaction(batch, fast=False)
+
+    def _transaction(self, batch: Batch, *, fast: bool) -> int:
         conn = self._connection()
         due = time.monotonic() >= self.next_activity_write
         with conn.transaction():
             stored = 0
-            if batch.rows:
+            if batch.rows and fast:
+                queries.copy_new_readings(conn, batch.rows)
+                stored = len(batch.rows)
+            elif batch.rows:
                 queries.copy_staged_readings(conn, batch.rows)
                 stored = queries.insert_staged_readings(conn)
             if batch.quarantine:

@@ -96,14 +96,16 @@ def new_client(
     *,
     persistent_session: bool = False,
     manual_ack: bool = False,
+    client_class: type[mqtt.Client] = mqtt.Client,
 ) -> mqtt.Client:
     """A client for `broker`, in the configured protocol, with its credentials and TLS set.
 
     For MQTT 5 a persistent session is asked for at connect time (clean_start and a session
-    expiry), so `persistent_session` only changes MQTT 3.1.1 clients.
+    expiry), so `persistent_session` only changes MQTT 3.1.1 clients. `client_class` may be a
+    subclass of paho's client (the ingester's reads in chunks).
     """
     v5 = settings.mqtt.protocol == "5"
-    client = mqtt.Client(
+    client = client_class(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=None if v5 else not persistent_session,

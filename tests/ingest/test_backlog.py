@@ -9,13 +9,15 @@ from ingest.backlog import Backlog
 from ingest.messages import Message
 
 
-def message(n: int) -> Message:
-    return Message("test", "t", b"{}", n, 1, n)
+def message(n: int) -> list[Message]:
+    """What one socket read of a single message puts."""
+    return [Message("test", "t", b"{}", n, 1, n)]
 
 
 def test_take_returns_a_full_batch_at_once_or_what_there_is_after_the_wait() -> None:
     backlog = Backlog(limit=100)
-    for n in range(5):
+    backlog.put([*message(0), *message(1)])
+    for n in range(2, 5):
         backlog.put(message(n))
     assert [m.mid for m in backlog.take(3, wait=10)] == [0, 1, 2]
     started = time.monotonic()
@@ -54,3 +56,15 @@ def test_closing_releases_a_waiting_producer_and_refuses_more() -> None:
     assert results == [False]
     assert backlog.put(message(3)) is False
     assert len(backlog) == 1
+
+
+def test_a_socket_read_goes_in_whole_even_past_the_limit_and_then_the_next_waits() -> None:
+    backlog = Backlog(limit=2)
+    assert backlog.put([*message(1), *message(2), *message(3)])
+    assert len(backlog) == 3
+    fourth_in = threading.Event()
+    threading.Thread(target=lambda: fourth_in.set() if backlog.put(message(4)) else None).start()
+    assert not fourth_in.wait(0.3), "a backlog at its limit must not take more"
+    assert [m.mid for m in backlog.take(2, wait=1)] == [1, 2]
+    assert fourth_in.wait(2)
+    assert [m.mid for m in backlog.take(5, wait=0.05)] == [3, 4]

@@ -226,6 +226,23 @@ def test_a_message_delivered_twice_is_stored_once(
     assert len(stored(ingest_settings)) == 2
 
 
+def test_a_batch_holding_one_stored_message_stores_the_rest_and_skips_only_that_one(
+    ingester: Ingester, ingest_settings: Settings, prefix: str
+) -> None:
+    # The writer copies a batch straight into readings; a reading already stored fails that,
+    # and the batch is stored again through the staging table, skipping the stored one.
+    now = int(time.time())
+    first = native_message(prefix, {"no2": 1}, when=now - 3)
+    publish(ingest_settings, [first])
+    wait_until(lambda: len(stored(ingest_settings)) == 1)
+    later = [native_message(prefix, {"no2": n, "pm2_5": n}, when=now - 3 + n) for n in (1, 2)]
+    publish(ingest_settings, [later[0], first, later[1]])
+    wait_until(lambda: len(stored(ingest_settings)) == 5, what="the new readings")
+    assert ingester.stats.value("lamplighter_ingest_readings_duplicate_total") == 1
+    assert ingester.stats.value("lamplighter_ingest_readings_stored_total") == 5
+    assert query(ingest_settings, "SELECT count(*) FROM quarantine") == [(0,)]
+
+
 def test_last_seen_is_kept_with_one_write_per_interval_not_per_message(
     ingester: Ingester, ingest_settings: Settings, prefix: str
 ) -> None:

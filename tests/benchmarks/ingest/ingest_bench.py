@@ -33,6 +33,7 @@ import tracemalloc
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import orjson
@@ -191,9 +192,15 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="lamplighter-bench-") as scratch:
         ingester, _ = _start_ingester(
-            bench, Path(scratch), run, host, port, pack=pack, register_size=len(devices)
+            bench, Path(scratch), run, host, port, pack=pack, devices=devices
         )
         try:
+            # Latency first, at a steady rate: after the end-to-end burst below, autovacuum
+            # goes through the chunk it filled, and for some seconds commits wait on it.
+            p50, p99, paced = _latency(
+                ingester, host, port, run=run, devices=devices, pack=pack,
+                rate=args.latency_rate, seconds=args.latency_seconds, per_message=per_message,
+            )  # fmt: skip
             end_to_end, publish_seconds = _end_to_end(
                 [ingester], host=host, port=port, run=run, devices=devices, total=total,
                 readings=readings, pack=pack,
@@ -209,10 +216,6 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 f"{generator * per_message / end_to_end:.1f}x",
                 f"(the publish of this run took {publish_seconds:.1f} s)",
             )
-            p50, p99, paced = _latency(
-                ingester, host, port, run=run, devices=devices, pack=pack,
-                rate=args.latency_rate, seconds=args.latency_seconds, per_message=per_message,
-            )  # fmt: skip
             figures.add(
                 f"publish-to-commit at {args.latency_rate:,.0f} readings/s",
                 f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms",
@@ -233,7 +236,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             group_run = f"{run}-p{processes}"
             command, children = _start_ingester(
                 bench, Path(scratch), group_run, host, port, pack=pack, processes=processes,
-                register_size=len(devices),
+                devices=devices,
             )  # fmt: skip
             try:
                 rate, _ = _end_to_end(
@@ -268,10 +271,11 @@ def _end_to_end(
     pack: int,
 ) -> tuple[float, float]:
     """Readings/s from the first publish to the last commit, and the publish's seconds."""
+    before = _accounted(_summed_metrics(ingesters))
     with LoadPublisher(host, port, f"{run}-load") as publisher:
         first_publish = time.monotonic()
         publish_seconds = publish_all(publisher, run, devices, total, pack=pack)
-    last_commit = _wait_for_every_reading(ingesters, readings)
+    last_commit = _wait_for_every_reading(ingesters, readings, before)
     return readings / (last_commit - first_publish), publish_seconds
 
 
@@ -284,26 +288,39 @@ def _summed_metrics(ingesters: list[IngesterProcess]) -> dict[str, float]:
     return summed
 
 
-def _wait_for_every_reading(ingesters: list[IngesterProcess], readings: int) -> float:
-    """The monotonic time the last reading was committed; RuntimeError if some were not
-    stored (skipped as duplicates or quarantined) or nothing moves for a minute."""
-    accounted = (
-        "lamplighter_ingest_readings_stored_total",
-        "lamplighter_ingest_readings_duplicate_total",
+class Accounted(NamedTuple):
+    """Readings an ingester has stored, and all it has dealt with (stored, duplicate or
+    refused)."""
+
+    stored: float
+    total: float
+
+
+REJECTED_COUNTER = "lamplighter_ingest_readings_rejected"
+
+
+def _accounted(figures: dict[str, float]) -> Accounted:
+    stored = figures.get("lamplighter_ingest_readings_stored_total", 0.0)
+    return Accounted(
+        stored,
+        stored
+        + figures.get("lamplighter_ingest_readings_duplicate_total", 0.0)
+        + sum(
+            v for k, v in figures.items() if k.startswith("lamplighter_ingest_readings_rejected")
+        ),
     )
+
+
+def _wait_for_every_reading(
+    ingesters: list[IngesterProcess], readings: int, before: Accounted
+) -> float:
+    """The monotonic time the last of `readings` more than `before` was committed;
+    RuntimeError if some were not stored (skipped as duplicates or quarantined) or nothing
+    moves for a minute."""
     last_change, last_total = time.monotonic(), -1.0
     while time.monotonic() - last_change < 60:
-        figures = _summed_metrics(ingesters)
-        stored = figures.get(accounted[0], 0.0)
-        total = (
-            stored
-            + figures.get(accounted[1], 0.0)
-            + sum(
-                v
-                for k, v in figures.items()
-                if k.startswith("lamplighter_ingest_readings_rejected")
-            )
-        )
+        now = _accounted(_summed_metrics(ingesters))
+        stored, total = now.stored - before.stored, now.total - before.total
         if stored >= readings:
             return time.monotonic()
         if total >= readings:
@@ -343,22 +360,18 @@ def _bare_subscriber(
 
 
 def _copy_ceiling(settings: Settings, total: int) -> float:
-    """Rows/s of binary COPY of `total` times four rows, as the ingester's would be."""
-    start = datetime.now(UTC)
+    """Rows/s of binary COPY of `total` times four rows in one statement, made as the
+    ingester's are (`queries.copy_new_readings`)."""
+    start_us = time.time_ns() // 1000
     with db.connect(settings) as conn:
         metrics = queries.list_metric_devices(conn)
         rows = [
-            (
-                start.replace(microsecond=n % 1_000_000),
-                metric.device_id,
-                metric.metric_id,
-                n % 400.0,
-            )
+            (start_us + n, metric.device_id, metric.metric_id, n % 400.0)
             for n in range(total)
             for metric in metrics[(n % (len(metrics) // 4)) * 4 :][:4]
         ]
         started = time.perf_counter()
-        queries.copy_readings(conn, rows)
+        queries.copy_new_readings(conn, rows)
         conn.commit()
         seconds = time.perf_counter() - started
         queries.delete_all_readings(conn)
@@ -373,12 +386,12 @@ def _start_ingester(
     host: str,
     port: int,
     *,
-    register_size: int,
+    devices: list[str],
     pack: int = 0,
     processes: int = 1,
 ) -> tuple[IngesterProcess, list[IngesterProcess]]:
-    """`lamplighter ingest` (with `--processes` when more than one), subscribed; the command,
-    and each ingester as its metrics endpoint shows it."""
+    """`lamplighter ingest` (with `--processes` when more than one), subscribed and warmed
+    up; the command, and each ingester as its metrics endpoint shows it."""
     config = write_config(
         scratch / f"{run}.toml",
         {
@@ -406,8 +419,18 @@ def _start_ingester(
     for child in children:
         child.wait_subscribed()
         # The register is loaded before the clock starts: its size is a figure of its own.
-        child.wait_for("lamplighter_ingest_register_devices", register_size, timeout=600)
+        child.wait_for("lamplighter_ingest_register_devices", len(devices), timeout=600)
+    # What happens once in an ingester's life, or in a database's, is not what is measured:
+    # connecting to the database, the hypertable's first chunk.
+    _end_to_end(
+        children, host=host, port=port, run=run, devices=devices, total=WARM_UP,
+        readings=WARM_UP * (pack or len(METRICS)), pack=pack,
+    )  # fmt: skip
     return command, children
+
+
+# Messages each new ingester (or group of them) stores before it is measured.
+WARM_UP = 200
 
 
 def _latency(
@@ -424,6 +447,10 @@ def _latency(
 ) -> tuple[float, float, float]:
     """Publish at `rate` readings/s for `seconds`; publish-to-commit p50 and p99 over them, and
     the rate actually sent."""
+    # Read the histogram once it holds every message received so far: the last batch before
+    # may still be being counted, and its delays are not this run's.
+    received = ingester.metric("lamplighter_ingest_messages_total{source=bench}")
+    ingester.wait_for(f"{DELAY_HISTOGRAM}_count", received, timeout=120)
     before = _buckets(ingester)
     per_tick = max(1, round(rate / per_message / 100))  # messages every 10 ms
     ticks = int(seconds * 100)
@@ -525,9 +552,7 @@ def scale_curve(
         if count == counts[-1]:
             figures.add(f"register cache at {count:,} devices", f"{_cache_mib(bench):,.1f} MiB", "")
         run = f"scale-{count}-{int(time.time())}"
-        ingester, _ = _start_ingester(
-            bench, scratch, run, host, port, pack=pack, register_size=count
-        )
+        ingester, _ = _start_ingester(bench, scratch, run, host, port, pack=pack, devices=devices)
         try:
             rate, _ = _end_to_end(
                 [ingester], host=host, port=port, run=run, devices=devices, total=args.messages,

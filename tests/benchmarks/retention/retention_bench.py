@@ -94,9 +94,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     ceiling_alone = _plain_delete(bench, copies[0], now, figures, "alone")
 
     with tempfile.TemporaryDirectory(prefix="lamplighter-bench-") as scratch:
-        ingester, _ = _start_ingester(
-            bench, Path(scratch), name, host, port, register_size=args.devices
-        )
+        ingester, _ = _start_ingester(bench, Path(scratch), name, host, port, devices=devices)
         try:
             with (
                 LoadPublisher(host, port, f"{name}-load") as publisher,
