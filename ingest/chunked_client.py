@@ -16,8 +16,9 @@ to paho's own handlers as paho would have read it. It changes two things:
   wakes the network thread and makes one send() per message.
 
 The ingester asks for no topic aliases (the broker may then send none) and subscribes at QoS 1,
-so a QoS 2 PUBLISH never arrives; if one did, it would go to paho's handler like any other
-packet. The properties of a PUBLISH are skipped: nothing in the ingester reads them.
+so a QoS 2 PUBLISH never arrives; if one did, it is refused as a protocol error (the connection
+drops and the broker keeps the message), since paho would acknowledge it before it is stored.
+The properties of a PUBLISH are skipped: nothing in the ingester reads them.
 
 It overrides paho's internal `_packet_read` and uses `_packet_queue`, `_packet_handle` and
 `_in_packet`, which is why pyproject.toml pins paho-mqtt to the minor versions it was tested
@@ -109,6 +110,12 @@ class ChunkedClient(mqtt.Client):
                 need = end - pos + 1
                 break
             command, body, length = header
+            if command & 0xF6 == QOS_2_PUBLISH:
+                # Subscribed at QoS 1, the broker may not send QoS 2. paho would send PUBREC,
+                # after which the broker forgets the message: refuse it, and reconnect.
+                log.warning("the broker sent a QoS 2 message to a QoS 1 subscription")
+                rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
+                break
             if length < 0 or (end - body >= length and command & 0xF6 in QOS_0_OR_1_PUBLISH):
                 publish = None if length < 0 else self._publish(chunk, command, body, body + length)
                 if publish is None:
@@ -148,7 +155,7 @@ class ChunkedClient(mqtt.Client):
             mid = (chunk[topic_end] << 8) | chunk[topic_end + 1]
         if self._v5:
             properties = _variable_integer(chunk, start, end)
-            if properties is None:
+            if properties is None or properties[0] < 0:
                 return None
             size, start = properties
             start += size
@@ -168,8 +175,9 @@ class ChunkedClient(mqtt.Client):
             self._in_packet = _in_packet(0, b"")
 
 
-# The first byte of a QoS 0 or 1 PUBLISH, DUP and RETAIN bits masked off (& 0xF6).
+# The first byte of a PUBLISH by QoS, DUP and RETAIN bits masked off (& 0xF6).
 QOS_0_OR_1_PUBLISH = (PUBLISH, PUBLISH | 0x02)
+QOS_2_PUBLISH = PUBLISH | 0x04
 
 
 def _variable_integer(data: bytes, at: int, end: int) -> tuple[int, int] | None:

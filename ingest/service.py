@@ -19,7 +19,7 @@ from typing import Any
 from ingest.backlog import Backlog
 from ingest.messages import Message
 from ingest.register_cache import RegisterCache, RegisterFollower
-from ingest.sources import Source
+from ingest.sources import ArrivalClock, Source
 from ingest.stats import IngestStats, SummaryLogger
 from ingest.writer import Writer
 from register.platform.config import ConfigError, Settings
@@ -51,6 +51,7 @@ class Ingester:
         # never hold more than the backlog's limit.
         receive_maximum = max(1, settings.ingest.queue_limit // len(sources))
         prefix = client_id or settings.mqtt.client_id
+        clock = ArrivalClock()
         self.sources = {
             s.name: Source(
                 settings,
@@ -59,6 +60,7 @@ class Ingester:
                 client_id_prefix=prefix,
                 receive_maximum=receive_maximum,
                 count=self.stats.messages.labels(s.name).inc,
+                clock=clock,
             )
             for s in sources
         }

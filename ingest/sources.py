@@ -53,6 +53,7 @@ class Source:
         client_id_prefix: str,
         receive_maximum: int,
         count: Callable[[int], None] = lambda received: None,
+        clock: ArrivalClock | None = None,
     ) -> None:
         self.settings = settings
         self.name = source.name
@@ -75,6 +76,7 @@ class Source:
         self._unsuback = threading.Condition()
         # Told how many messages each socket read brought.
         self.count = count
+        self.clock = clock or ArrivalClock()
         # On the embedded broker a random part kept with its login, so that no device can
         # guess it and take over the persistent session (register/platform/broker_clients.py).
         secret = f"-{self.broker.client_id_part}" if self.broker.client_id_part else ""
@@ -213,15 +215,32 @@ class Source:
 
     def _on_publishes(self, publishes: list[Publish]) -> None:
         """Everything one socket read brought, into the backlog (on paho's network thread)."""
-        received_us = time.time_ns() // 1000
+        first_us = self.clock.stamps(len(publishes))
         connection, name = self.connection, self.name
         self.backlog.put(
             [
-                Message(name, topic_text(topic), payload, mid, connection, received_us)
-                for topic, payload, mid in publishes
+                Message(name, topic_text(topic), payload, mid, connection, first_us + n)
+                for n, (topic, payload, mid) in enumerate(publishes)
             ]
         )
         self.count(len(publishes))
+
+
+class ArrivalClock:
+    """Arrival times in microseconds that never repeat and never go back, for all the sources
+    of an ingester. A reading without a device time is stored at its message's arrival time,
+    so two messages must never share one: the unique index would keep only the first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_us = 0
+
+    def stamps(self, count: int) -> int:
+        """The first of `count` consecutive arrival times, for messages read together."""
+        with self._lock:
+            first = max(time.time_ns() // 1000, self._last_us + 1)
+            self._last_us = first + count - 1
+            return first
 
 
 def topic_text(topic: bytes) -> str:

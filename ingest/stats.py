@@ -98,7 +98,7 @@ class IngestStats(Counters):
             registry=r,
         )
         self.queue = Gauge(
-            "lamplighter_ingest_queue_messages", "Messages waiting for the writer.", registry=r
+            "lamplighter_ingest_queue_messages", "Messages waiting to be checked.", registry=r
         )
         self.queue.set_function(lambda: float(queue_depth()))
         self.subscribed = Gauge(

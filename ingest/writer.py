@@ -49,6 +49,14 @@ Ack = Callable[[list[Message]], None]
 # message at a time so that one bad message cannot hold up the rest.
 RETRYABLE = (psycopg.OperationalError, psycopg.InterfaceError)
 
+# A checked batch not stored within this many seconds is checked again before it is: the
+# register may have changed meanwhile (a device decommissioned during a database outage).
+RECHECK_AFTER = 1.0
+# After a batch fails the fast way (it holds a reading stored already), the batches of the next
+# this many seconds take the staging table's way: a device that keeps repeating a time costs
+# one failed COPY, and one ERROR in PostgreSQL's log, per pause rather than per batch.
+FAST_PATH_PAUSE = 10.0
+
 
 def clean_text(text: str) -> str:
     """Text PostgreSQL will take: no NUL characters, no lone surrogates."""
@@ -65,6 +73,8 @@ class Batch:
     quarantine: list[QuarantineRecord] = field(default_factory=list)
     # True for the last resort: a message that could not be stored, kept as internal_error.
     fallback: bool = False
+    # When it was checked against the register (time.monotonic()).
+    checked_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -149,6 +159,7 @@ class Writer(threading.Thread):
         self.activity = DeviceActivity()
         self.next_activity_write = time.monotonic() + ingest.last_seen_interval
         self.finished = threading.Event()
+        self.fast_again_at = 0.0  # see FAST_PATH_PAUSE
         # Checked batches on their way from the checker thread to this one.
         self.checked: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self.checker = threading.Thread(
@@ -254,6 +265,9 @@ class Writer(threading.Thread):
         it was given up, unacknowledged, because the ingester is stopping."""
         backoff = 0.5
         while True:
+            stale = time.monotonic() - batch.checked_at > RECHECK_AFTER
+            if stale and batch.messages and not batch.fallback:
+                batch = self.prepare(batch.messages)
             try:
                 started = time.perf_counter()
                 stored = self._store(batch)
@@ -302,11 +316,16 @@ class Writer(threading.Thread):
         The fast way first: COPY straight into readings. Only a batch holding a reading that is
         stored already fails it (a message delivered again), or a deadlock with another ingester
         storing the same readings; the transaction is then done again the staging table's way,
-        `INSERT … ON CONFLICT DO NOTHING` in one order for every ingester.
+        `INSERT … ON CONFLICT DO NOTHING` in one order for every ingester, and so are the
+        batches of the next FAST_PATH_PAUSE seconds.
         """
+        fast = time.monotonic() >= self.fast_again_at
         try:
-            return self._transaction(batch, fast=True)
+            return self._transaction(batch, fast=fast)
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+            if not fast:
+                raise
+            self.fast_again_at = time.monotonic() + FAST_PATH_PAUSE
             return self._transaction(batch, fast=False)
 
     def _transaction(self, batch: Batch, *, fast: bool) -> int:

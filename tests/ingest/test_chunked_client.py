@@ -147,6 +147,8 @@ def test_other_packets_go_to_paho_after_the_publishes_read_before_them(wire: Wir
         (b"\x32\x04\x00\x01a\x00", "a packet id cut short"),
         (b"\x32\x06\x00\x01a\x00\x07\x80", "properties whose length runs past the packet"),
         (b"\x30\xff\xff\xff\xff\x01", "a remaining length of five bytes"),
+        (b"\x32\x0c\x00\x01a\x00\x07\x80\x80\x80\x80xyz", "a properties length of five bytes"),
+        (b"\x34\x06\x00\x01a\x00\x07\x00", "QoS 2, which a QoS 1 subscription never gets"),
     ],
 )
 def test_a_malformed_packet_is_a_protocol_error_and_nothing_of_it_is_handed_over(
@@ -155,6 +157,8 @@ def test_a_malformed_packet_is_a_protocol_error_and_nothing_of_it_is_handed_over
     rc = wire.send(publish_packet(b"ok/1", b"{}", 1) + packet + publish_packet(b"ok/2", b"{}", 2))
     assert rc == MQTTErrorCode.MQTT_ERR_PROTOCOL, what
     assert wire.publishes == [(b"ok/1", b"{}", 1)], what
+    with pytest.raises(BlockingIOError):
+        wire.broker_end.recv(100)  # nothing acknowledged: no PUBREC for the QoS 2 message
 
 
 def test_mqtt_3_1_1_publishes_have_no_properties_to_skip() -> None:
