@@ -139,8 +139,8 @@ def list_metric_devices(conn: Conn) -> list[MetricDevice]:
 
 def copy_new_readings(conn: Conn, rows: Sequence[StagedReading]) -> None:
     """Binary COPY of checked readings straight into readings: the fast way, for rows none of
-    which is stored yet. Raises UniqueViolation if one is; run it in a savepoint, and take the
-    staging table's way (above) then.
+    which is stored yet. Raises UniqueViolation if one is, which aborts the transaction: the
+    writer then does it again the staging table's way (above).
 
     The stream is packed here, a row per `struct` call, rather than by psycopg a field at a
     time: a third of the time. A timestamptz's binary form is a 64-bit count of microseconds

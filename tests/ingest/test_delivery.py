@@ -219,6 +219,23 @@ def test_sigterm_commits_and_acks_the_current_batch_so_nothing_comes_back(
         second.stop()
 
 
+def share_of_each(
+    ingesters: list[IngesterProcess], settings: Settings, messages: list[Publication]
+) -> tuple[list[float], float]:
+    """Publish to subscribed ingesters in one shared group until all is stored; the messages
+    each received, and the duplicates they skipped in all."""
+    for ingester in ingesters:
+        ingester.wait_subscribed()
+    publisher = PacedPublisher(settings, messages, 20_000)
+    publisher.start()
+    publisher.join_and_check()
+    wait_until(lambda: stored_readings(settings) >= len(messages) * READINGS_PER_MESSAGE,
+               timeout=120)  # fmt: skip
+    received = [i.metric("lamplighter_ingest_messages_total{source=load}") for i in ingesters]
+    duplicates = sum(i.metric("lamplighter_ingest_readings_duplicate_total") for i in ingesters)
+    return received, duplicates
+
+
 def test_two_ingesters_in_a_shared_group_store_each_message_once_and_both_work(
     migrated_settings: Settings, scratch: Path, prefix: str
 ) -> None:
@@ -233,15 +250,9 @@ def test_two_ingesters_in_a_shared_group_store_each_message_once_and_both_work(
     for ingester in ingesters:
         ingester.start()
     try:
-        for ingester in ingesters:
-            ingester.wait_subscribed()
-        publisher = PacedPublisher(migrated_settings, load_messages(prefix, devices, total), 20_000)
-        publisher.start()
-        publisher.join_and_check()
-        wait_until(lambda: stored_readings(migrated_settings) >= total * READINGS_PER_MESSAGE,
-                   timeout=120)  # fmt: skip
-        received = [i.metric("lamplighter_ingest_messages_total{source=load}") for i in ingesters]
-        duplicates = sum(i.metric("lamplighter_ingest_readings_duplicate_total") for i in ingesters)
+        received, duplicates = share_of_each(
+            ingesters, migrated_settings, load_messages(prefix, devices, total)
+        )
     finally:
         for ingester in ingesters:
             ingester.stop()
@@ -266,15 +277,9 @@ def test_processes_2_store_each_message_once_and_both_work(
     # Each child, seen through its own metrics port.
     children = [IngesterProcess(config_file, port + n, "", scratch / "unused.log") for n in (0, 1)]
     try:
-        for child in children:
-            child.wait_subscribed()
-        publisher = PacedPublisher(migrated_settings, load_messages(prefix, devices, total), 20_000)
-        publisher.start()
-        publisher.join_and_check()
-        wait_until(lambda: stored_readings(migrated_settings) >= total * READINGS_PER_MESSAGE,
-                   timeout=120)  # fmt: skip
-        received = [c.metric("lamplighter_ingest_messages_total{source=load}") for c in children]
-        duplicates = sum(c.metric("lamplighter_ingest_readings_duplicate_total") for c in children)
+        received, duplicates = share_of_each(
+            children, migrated_settings, load_messages(prefix, devices, total)
+        )
     finally:
         code = command.stop()
     log = (scratch / "procs.log").read_text()

@@ -195,8 +195,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             bench, Path(scratch), run, host, port, pack=pack, devices=devices
         )
         try:
-            # Latency first, at a steady rate: after the end-to-end burst below, autovacuum
-            # goes through the chunk it filled, and for some seconds commits wait on it.
+            # Latency first, at a steady rate on a quiet system: the end-to-end burst below
+            # leaves autovacuum a chunk of millions of new readings to go through.
             p50, p99, paced = _latency(
                 ingester, host, port, run=run, devices=devices, pack=pack,
                 rate=args.latency_rate, seconds=args.latency_seconds, per_message=per_message,
