@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -19,6 +20,9 @@ from tests.register.factories import add_device, add_organisation
 from tests.web.console_client import PASSWORD, add_account
 from web.app import create_app
 from web.database import EXTENSION
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 
 @pytest.fixture
@@ -55,10 +59,30 @@ def axe_violations(page: Page) -> list[str]:
     ]
 
 
+def closed_before_sending(app: WSGIApplication) -> WSGIApplication:
+    """`app`, with each response read whole and closed before werkzeug's test server sends it.
+
+    That server skips closing a response when the browser resets the connection while it
+    drains the socket (werkzeug 3.1, `serving.py` `execute`), so a static file's handle was
+    left to the garbage collector: a ResourceWarning that failed whichever test was running.
+    """
+
+    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        response = app(environ, start_response)
+        try:
+            return [b"".join(response)]
+        finally:
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
     """Serve `app` over HTTP on a free loopback port; its address. Stopped afterwards."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closed_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
