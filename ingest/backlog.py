@@ -1,4 +1,4 @@
-"""The bounded queue between the MQTT callbacks and the writer.
+"""The bounded queue between the MQTT network threads and the writer's checker thread.
 
 `put` is all the MQTT network thread does, once per socket read. When the queue holds `limit`
 messages, `put` waits: the network loop stops reading, the broker stops sending (it already

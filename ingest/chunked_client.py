@@ -116,18 +116,22 @@ class ChunkedClient(mqtt.Client):
                 log.warning("the broker sent a QoS 2 message to a QoS 1 subscription")
                 rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
                 break
-            if length < 0 or (end - body >= length and command & 0xF6 in QOS_0_OR_1_PUBLISH):
-                publish = None if length < 0 else self._publish(chunk, command, body, body + length)
+            if length < 0:
+                log.debug("received a malformed length (command 0x%02x)", command)
+                rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
+                break
+            if end - body < length:  # the rest of the packet is still to come
+                need = body + length - pos
+                break
+            if command & 0xF6 in QOS_0_OR_1_PUBLISH:
+                publish = self._publish(chunk, command, body, body + length)
                 if publish is None:
-                    log.debug("received a malformed packet (command 0x%02x)", command)
+                    log.debug("received a malformed PUBLISH (command 0x%02x)", command)
                     rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
                     break
                 publishes.append(publish)
                 pos = body + length
                 continue
-            if end - body < length:
-                need = body + length - pos
-                break
             pos = body + length
             # Any other packet: the publishes read before it are handed over first.
             if publishes:

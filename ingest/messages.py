@@ -1,8 +1,8 @@
 """The values that flow through the ingester: a received message, what a parser read from it,
 what is stored, and why something was refused.
 
-A `Message` is all the MQTT callback builds, so it is kept small and frozen. Parsing happens
-later, in the writer thread, a whole batch at a time. The records made per message are
+A `Message` is all the network thread builds, so it is kept small and frozen. Parsing happens
+later, in the writer's checker thread, a whole batch at a time. The records made per message are
 `NamedTuple`s, as cheap to make as a named record can be; a reading on its way to COPY is a plain
 tuple (`StagedReading`, below, says why).
 """
@@ -81,14 +81,12 @@ class Parsed:
     problems: list[Problem] = field(default_factory=list)
 
 
-# A reading that passed the checks, as it is copied into the staging table: a plain tuple in the
-# order of STAGED_READING_COLUMNS (time in microseconds since 1970, device id, metric id, value).
-# Not a NamedTuple, because one is made per reading: a plain tuple of numbers costs half as much
-# to make, is not tracked by the garbage collector, and takes psycopg's fast path in COPY (a
-# NamedTuple row formats at half the speed). `ingest.checks` makes them and reads their fields;
-# `ingest.queries` copies them whole.
+# A reading that passed the checks, as it is copied into `readings`: a plain tuple of the time
+# in microseconds since 1970, the device id, the metric id and the value. Not a NamedTuple,
+# because one is made per reading: a plain tuple of numbers costs half as much to make and is not
+# tracked by the garbage collector. `ingest.checks` makes them and reads their fields;
+# `ingest.queries` packs them for COPY.
 StagedReading = tuple[int, int, int, float]
-STAGED_READING_COLUMNS = ("time_us", "device_id", "metric_id", "value")
 
 
 class Rejection(NamedTuple):

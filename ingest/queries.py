@@ -1,8 +1,9 @@
 """The ingester's SQL: reading the register it enforces, and writing readings, quarantine records
 and last-seen times. One function per statement.
 
-Rows read here come back as named records (a psycopg row factory fills them by column name);
-rows written by COPY are `NamedTuple`s whose fields are the columns, in order.
+Rows read here come back as named records (a psycopg row factory fills them by column name).
+Readings are written by binary COPY packed here; quarantine records by COPY of `NamedTuple`s
+whose fields are the columns, in order.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg.rows import class_row
 
-from ingest.messages import STAGED_READING_COLUMNS, QuarantineRecord, StagedReading
+from ingest.messages import QuarantineRecord, StagedReading
 
 Conn = psycopg.Connection[Any]
 
@@ -43,7 +44,7 @@ class MetricDevice(NamedTuple):
     device_id: int
 
 
-# The columns of `readings` that a `StagedReading` fills, in its order.
+# The columns of `readings` (and of the staging table) that a `StagedReading` fills, in order.
 READING_COLUMNS = ("time", "device_id", "metric_id", "value")
 
 
@@ -85,7 +86,7 @@ def create_staging_tables(conn: Conn) -> None:
     """Session-local tables that each batch is copied into, emptied at commit."""
     conn.execute(
         """CREATE TEMPORARY TABLE IF NOT EXISTS ingest_staging (
-               time_us bigint NOT NULL, device_id integer NOT NULL,
+               time timestamptz NOT NULL, device_id integer NOT NULL,
                metric_id integer NOT NULL, value double precision NOT NULL
            ) ON COMMIT DELETE ROWS"""
     )
@@ -98,32 +99,19 @@ def create_staging_tables(conn: Conn) -> None:
     )
 
 
-def _copy_binary(conn: Conn, statement: str, types: list[str], rows: Iterable[Any]) -> None:
-    with conn.cursor().copy(statement) as copy:
-        copy.set_types(types)
-        for row in rows:
-            copy.write_row(row)
-
-
-def copy_staged_readings(conn: Conn, rows: Iterable[StagedReading]) -> None:
+def copy_staged_readings(conn: Conn, rows: Sequence[StagedReading]) -> None:
     """Binary COPY of checked readings to the staging table."""
-    _copy_binary(
-        conn,
-        f"COPY ingest_staging ({', '.join(STAGED_READING_COLUMNS)}) FROM STDIN (FORMAT BINARY)",
-        ["int8", "int4", "int4", "float8"],
-        rows,
-    )
+    _copy_readings(conn, "ingest_staging", rows)
 
 
 def insert_staged_readings(conn: Conn) -> int:
     """Move the staged rows into readings, skipping any already stored; the number stored."""
     cursor = conn.execute(
         """INSERT INTO readings (time, device_id, metric_id, value)
-           SELECT timestamptz 'epoch' + time_us * interval '1 microsecond',
-                  device_id, metric_id, value
+           SELECT time, device_id, metric_id, value
              FROM ingest_staging
             -- One order for every ingester, so two inserting the same rows cannot deadlock.
-            ORDER BY device_id, metric_id, time_us
+            ORDER BY device_id, metric_id, time
                ON CONFLICT DO NOTHING"""
     )
     return cursor.rowcount
@@ -141,6 +129,12 @@ def copy_new_readings(conn: Conn, rows: Sequence[StagedReading]) -> None:
     """Binary COPY of checked readings straight into readings: the fast way, for rows none of
     which is stored yet. Raises UniqueViolation if one is, which aborts the transaction: the
     writer then does it again the staging table's way (above).
+    """
+    _copy_readings(conn, "readings", rows)
+
+
+def _copy_readings(conn: Conn, table: str, rows: Sequence[StagedReading]) -> None:
+    """Binary COPY of readings into `table`'s READING_COLUMNS.
 
     The stream is packed here, a row per `struct` call, rather than by psycopg a field at a
     time: a third of the time. A timestamptz's binary form is a 64-bit count of microseconds
@@ -155,9 +149,11 @@ def copy_new_readings(conn: Conn, rows: Sequence[StagedReading]) -> None:
         ]
     )
     with conn.cursor().copy(
-        f"COPY readings ({', '.join(READING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+        f"COPY {table} ({', '.join(READING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     ) as copy:
-        copy.write(_COPY_HEADER + data + _COPY_TRAILER)
+        copy.write(_COPY_HEADER)
+        copy.write(data)
+        copy.write(_COPY_TRAILER)
 
 
 # PostgreSQL's binary COPY: a signature, flags and header extension length (both 0); then per

@@ -110,6 +110,8 @@ class RegisterCache:
         self._by_id: dict[int, Device] = {}
         self._by_key: dict[DeviceKey, Device] = {}
         self.loaded = threading.Event()
+        # Counts the changes (bumped after each): a check made at an older one may be stale.
+        self.generation = 0
         self.replace_all(devices)
 
     def __len__(self) -> int:
@@ -128,6 +130,7 @@ class RegisterCache:
         by_id = {device.id: device for device in devices}
         by_key = {key: device for device in by_id.values() for key in device.lookup_keys()}
         self._by_id, self._by_key = by_id, by_key
+        self.generation += 1
 
     def update(self, device_ids: Iterable[int], devices: Iterable[Device]) -> None:
         """Replace the named devices with their new state; ids without a new state are removed."""
@@ -141,6 +144,7 @@ class RegisterCache:
             by_id[device.id] = device
             by_key.update(dict.fromkeys(device.lookup_keys(), device))
         self._by_id, self._by_key = by_id, by_key
+        self.generation += 1
 
 
 class RegisterFollower(threading.Thread):

@@ -2,8 +2,9 @@
 in the right order.
 
 Stopping (SIGTERM or SIGINT) closes the backlog to new messages, lets the writer finish and
-commit its current batch and send its acks, then disconnects. Whatever was received but not
-committed stays unacknowledged, and the broker delivers it again to the next session.
+commit the batches it has taken from the backlog and send their acks, then disconnects.
+Whatever was received but not committed stays unacknowledged, and the broker delivers it again
+to the next session.
 """
 
 from __future__ import annotations
@@ -123,6 +124,16 @@ class Ingester:
             self.metrics_server.server_close()
         log.info("stopped")
 
+    def dead_threads(self) -> list[str]:
+        """The threads the ingester cannot do without that have stopped, by name."""
+        alive = {
+            "the writer": self.writer.is_alive(),
+            "the register follower": self.follower.is_alive(),
+        }
+        for name, source in self.sources.items():
+            alive[f"{name}'s network thread"] = source.network_thread_alive()
+        return [thread for thread, running in alive.items() if not running]
+
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Run until SIGTERM or SIGINT (0), or until a worker thread dies (1)."""
         done = threading.Event()
@@ -140,10 +151,11 @@ class Ingester:
             if on_ready is not None:
                 on_ready()
             while not done.wait(1.0):
-                if not (self.writer.is_alive() and self.follower.is_alive()):
+                dead = self.dead_threads()
+                if dead:
                     # Crash-only: exit, and let the supervisor start a fresh process, whose
                     # session gets every unacknowledged message again.
-                    log.error("the writer or the register follower has died; exiting")
+                    log.error("%s died; exiting", ", ".join(dead))
                     failed = True
                     break
         finally:

@@ -122,6 +122,12 @@ class Source:
         )
         self.client.loop_start()
 
+    def network_thread_alive(self) -> bool:
+        """Whether paho's network thread runs; it ends only on `stop`, or on an error in it
+        (a bug), which would leave the source connected and reading nothing."""
+        thread = self.client._thread
+        return thread is not None and thread.is_alive()
+
     def stop(self) -> None:
         """Make sure the broker has the acks already sent, disconnect, stop the network thread."""
         self._await_acks_processed()
@@ -246,7 +252,4 @@ class ArrivalClock:
 def topic_text(topic: bytes) -> str:
     """A topic as text. Not every broker checks that topics are UTF-8: one that is not is kept
     readable (the message will be quarantined), rather than stopping the network thread."""
-    try:
-        return topic.decode()
-    except UnicodeDecodeError:
-        return topic.decode("utf-8", "replace")
+    return topic.decode("utf-8", "replace")

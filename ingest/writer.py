@@ -4,7 +4,11 @@ Two threads make a pipeline, so that checking the next batch overlaps storing th
 - the checker takes a batch from the backlog and holds every message to the register
   (`prepare`: parsing and checks, no database);
 - the writer stores each checked batch, in order, and acknowledges its messages after the
-  commit. The checker is at most one batch ahead of it.
+  commit. The checker is at most two batches ahead of it: one waiting to be taken, and one
+  waiting to be handed over.
+
+A batch is checked against the register again just before it is stored if the register has
+changed since it was checked (a device decommissioned meanwhile, or reloaded after an outage).
 
 Readings go in by binary COPY straight into `readings`. A batch holding a reading that is stored
 already (a message delivered twice) fails that, and is stored again by COPY into a
@@ -49,9 +53,6 @@ Ack = Callable[[list[Message]], None]
 # message at a time so that one bad message cannot hold up the rest.
 RETRYABLE = (psycopg.OperationalError, psycopg.InterfaceError)
 
-# A checked batch not stored within this many seconds is checked again before it is: the
-# register may have changed meanwhile (a device decommissioned during a database outage).
-RECHECK_AFTER = 1.0
 # After a batch fails the fast way (it holds a reading stored already), the batches of the next
 # this many seconds take the staging table's way: a device that keeps repeating a time costs
 # one failed COPY, and one ERROR in PostgreSQL's log, per pause rather than per batch.
@@ -73,8 +74,8 @@ class Batch:
     quarantine: list[QuarantineRecord] = field(default_factory=list)
     # True for the last resort: a message that could not be stored, kept as internal_error.
     fallback: bool = False
-    # When it was checked against the register (time.monotonic()).
-    checked_at: float = field(default_factory=time.monotonic)
+    # The register cache's generation it was checked against (by `Writer.prepare`).
+    register_generation: int = 0
 
 
 @dataclass
@@ -232,11 +233,12 @@ class Writer(threading.Thread):
     def prepare(self, messages: list[Message]) -> Batch:
         """Check every message of a batch against the register (no database needed)."""
         now_us = time.time_ns() // 1000
+        generation = self.cache.generation  # read first: a change during the checks shows
         outcomes = [
             check_message(m, self.formats[m.source], self.cache, self.limits, now_us)
             for m in messages
         ]
-        batch = Batch(messages, outcomes)
+        batch = Batch(messages, outcomes, register_generation=generation)
         keep = self.settings.ingest.quarantine_payload_bytes
         for message, outcome in zip(messages, outcomes, strict=True):
             batch.rows.extend(outcome.rows)
@@ -265,7 +267,7 @@ class Writer(threading.Thread):
         it was given up, unacknowledged, because the ingester is stopping."""
         backoff = 0.5
         while True:
-            stale = time.monotonic() - batch.checked_at > RECHECK_AFTER
+            stale = batch.register_generation != self.cache.generation
             if stale and batch.messages and not batch.fallback:
                 batch = self.prepare(batch.messages)
             try:
@@ -314,10 +316,10 @@ class Writer(threading.Thread):
         """Store a batch in one transaction; the number of readings stored (not already there).
 
         The fast way first: COPY straight into readings. Only a batch holding a reading that is
-        stored already fails it (a message delivered again), or a deadlock with another ingester
-        storing the same readings; the transaction is then done again the staging table's way,
-        `INSERT … ON CONFLICT DO NOTHING` in one order for every ingester, and so are the
-        batches of the next FAST_PATH_PAUSE seconds.
+        stored already fails it (a message delivered again, a device repeating a time), or a
+        deadlock with another ingester storing the same readings; the transaction is then done
+        again the staging table's way, `INSERT … ON CONFLICT DO NOTHING` in one order for every
+        ingester, and so are the batches of the next FAST_PATH_PAUSE seconds.
         """
         fast = time.monotonic() >= self.fast_again_at
         try:

@@ -20,21 +20,13 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from ingest.chunked_client import READ_SIZE, ChunkedClient, Publish
 from ingest.service import Ingester
 from register.platform.config import Settings
+from tests.benchmarks.ingest.loadgen import variable_byte_integer
 from tests.conftest import wait_until
 from tests.ingest.conftest import count, publish, query
 
 PINGRESP = b"\xd0\x00"
 # MQTT 5 DISCONNECT from the broker, reason 0x8B "server shutting down".
 SERVER_DISCONNECT = b"\xe0\x01\x8b"
-
-
-def variable_integer(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def publish_packet(
@@ -45,9 +37,9 @@ def publish_packet(
     if mid:
         body += mid.to_bytes(2, "big")
     if v5:
-        body += variable_integer(len(properties)) + properties
+        body += variable_byte_integer(len(properties)) + properties
     body += payload
-    return bytes([0x32 if mid else 0x30]) + variable_integer(len(body)) + body
+    return bytes([0x32 if mid else 0x30]) + variable_byte_integer(len(body)) + body
 
 
 class Wire:

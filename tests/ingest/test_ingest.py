@@ -15,7 +15,7 @@ from ingest.messages import DeviceKey, Message
 from ingest.register_cache import RegisterCache, devices_from_rows
 from ingest.service import Ingester
 from ingest.stats import IngestStats
-from ingest.writer import RECHECK_AFTER, Writer
+from ingest.writer import Writer
 from register.platform import db
 from register.platform.config import Settings
 from register.stack.runtime import free_port
@@ -364,13 +364,26 @@ def test_a_bad_message_delivered_twice_is_quarantined_once(
     assert count(ingest_settings, "SELECT count(*) FROM quarantine") == 1
 
 
-def test_the_ingester_exits_non_zero_when_its_writer_dies(
-    ingest_settings: Settings, prefix: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "broken_part",
+    [
+        "ingest.writer.Writer.prepare",
+        # Raising on paho's network thread ends it; pytest reports the exception as a warning.
+        pytest.param(
+            "ingest.sources.Source._on_publishes",
+            marks=pytest.mark.filterwarnings(
+                "ignore::pytest.PytestUnhandledThreadExceptionWarning"
+            ),
+        ),
+    ],
+)
+def test_the_ingester_exits_non_zero_when_a_thread_it_needs_dies(
+    broken_part: str, ingest_settings: Settings, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(self: object, messages: object) -> None:
-        raise RuntimeError("a bug in the writer")
+        raise RuntimeError("a bug")
 
-    monkeypatch.setattr("ingest.writer.Writer.prepare", broken)
+    monkeypatch.setattr(broken_part, broken)
     running = Ingester(ingest_settings)
 
     def publish_once_subscribed() -> None:
@@ -386,15 +399,12 @@ def test_the_ingester_exits_non_zero_when_its_writer_dies(
     assert count(ingest_settings, "SELECT count(*) FROM readings") == 0
 
 
-def test_a_batch_checked_too_long_ago_is_checked_again_before_it_is_stored(
-    ingest_settings: Settings, prefix: str
-) -> None:
-    # As when the database was down for a while: the register may have changed meanwhile.
-    with db.connect(ingest_settings) as conn:
+def writer_of_its_own(settings: Settings, acked: list[Message]) -> Writer:
+    """A writer, not started, with a register cache of its own loaded from the database."""
+    with db.connect(settings) as conn:
         cache = RegisterCache(devices_from_rows(queries.list_enforced_devices(conn)))
-    acked: list[Message] = []
-    writer = Writer(
-        settings=ingest_settings,
+    return Writer(
+        settings=settings,
         backlog=Backlog(10),
         cache=cache,
         formats={"native": "native"},
@@ -402,17 +412,44 @@ def test_a_batch_checked_too_long_ago_is_checked_again_before_it_is_stored(
         stats=IngestStats(lambda: 0),
         stopping=threading.Event(),
     )
+
+
+def test_a_batch_checked_before_the_register_changed_is_checked_again_before_it_is_stored(
+    ingest_settings: Settings, prefix: str
+) -> None:
+    # As when a device is decommissioned while its batch waits (a database outage, a slow COPY).
+    acked: list[Message] = []
+    writer = writer_of_its_own(ingest_settings, acked)
     topic, payload = native_message(prefix, {"no2": 12})
     batch = writer.prepare([Message("native", topic, payload, 0, 1, time.time_ns() // 1000)])
     assert len(batch.rows) == 1, "it passes the checks when it is checked"
-    device = cache.find([DeviceKey("public_id", "camden-aq-0001")])
+    device = writer.cache.find([DeviceKey("public_id", "camden-aq-0001")])
     assert device is not None
-    cache.update([device.id], [])  # the device leaves the register meanwhile
-    batch.checked_at -= RECHECK_AFTER + 1
+    writer.cache.update([device.id], [])  # the device leaves the register meanwhile
     try:
         assert writer._store_until_done(batch)
     finally:
         writer._close()
     assert stored(ingest_settings) == []
     assert query(ingest_settings, "SELECT reason FROM quarantine") == [(reasons.UNKNOWN_DEVICE,)]
+    assert len(acked) == 1
+
+
+def test_a_batch_is_checked_once_while_the_register_is_unchanged(
+    ingest_settings: Settings, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # However long it waited: checking it again would parse every message twice.
+    acked: list[Message] = []
+    writer = writer_of_its_own(ingest_settings, acked)
+    topic, payload = native_message(prefix, {"no2": 12})
+    batch = writer.prepare([Message("native", topic, payload, 0, 1, time.time_ns() // 1000)])
+    checked_again: list[list[Message]] = []
+    monkeypatch.setattr(writer, "prepare", checked_again.append)
+    time.sleep(1.5)
+    try:
+        assert writer._store_until_done(batch)
+    finally:
+        writer._close()
+    assert checked_again == []
+    assert len(stored(ingest_settings)) == 1
     assert len(acked) == 1

@@ -28,12 +28,13 @@ class PublishError(Exception):
     """The broker refused the connection or closed it."""
 
 
-def _remaining_length(length: int) -> bytes:
+def variable_byte_integer(value: int) -> bytes:
+    """MQTT's variable byte integer (a remaining length, a properties length)."""
     out = bytearray()
     while True:
-        byte, length = length % 128, length // 128
-        out.append(byte | (0x80 if length else 0))
-        if not length:
+        byte, value = value % 128, value // 128
+        out.append(byte | (0x80 if value else 0))
+        if not value:
             return bytes(out)
 
 
@@ -70,7 +71,7 @@ class LoadPublisher:
             body += _text(username.encode())
             if password:
                 body += _text(password.encode())
-        self.sock.sendall(bytes([CONNECT]) + _remaining_length(len(body)) + body)
+        self.sock.sendall(bytes([CONNECT]) + variable_byte_integer(len(body)) + body)
         answer = self._read_exactly(4)
         if answer[0] != CONNACK or answer[3] != 0:
             raise PublishError(f"the broker refused the connection (code {answer[3]})")
@@ -127,7 +128,7 @@ class LoadPublisher:
                 b"".join(
                     (
                         bytes([PUBLISH_QOS1]),
-                        _remaining_length(length),
+                        variable_byte_integer(length),
                         _text(topic_bytes),
                         struct.pack("!H", self._next_id),
                         payload,
