@@ -124,7 +124,8 @@ class Source:
 
     def network_thread_alive(self) -> bool:
         """Whether paho's network thread runs; it ends only on `stop`, or on an error in it
-        (a bug), which would leave the source connected and reading nothing."""
+        (a bug), which would leave the source connected and reading nothing. (`_thread` is
+        paho's; pyproject.toml pins paho for the internals `ChunkedClient` uses, and this.)"""
         thread = self.client._thread
         return thread is not None and thread.is_alive()
 
